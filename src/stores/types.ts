@@ -1,0 +1,50 @@
+/**
+ * What a session store keeps. The key is always SHA-256(session id) in base64url, never the
+ * id itself, so a dump of the store yields no usable cookie.
+ */
+export interface SessionRecord {
+  /** Subject (user id) from the ID token. */
+  sub: string;
+  /** IdP session id (`sid` claim) when the IdP sends one; used by back-channel logout. */
+  sid?: string | undefined;
+  /** Claims needed on every request. */
+  roles: string[];
+  tid?: string | undefined;
+  scope?: string | undefined;
+  amr?: string[] | undefined;
+  acr?: string | undefined;
+  /** Access token expiry, epoch seconds. */
+  accessTokenExpiresAt: number;
+  /** Times in epoch milliseconds. */
+  createdAt: number;
+  lastSeenAt: number;
+  idleExpiresAt: number;
+  absoluteExpiresAt: number;
+  /** Tokens sealed with the key ring (AES-256-GCM); opaque strings to the store. */
+  sealedTokens: string;
+}
+
+export interface SessionStore {
+  /** The record, or `undefined` when missing or past its expiry. Never throws for a missing key. */
+  get(key: string): Promise<SessionRecord | undefined>;
+  /** Create or replace; the store may forget the record after `ttlMs`. */
+  set(key: string, record: SessionRecord, ttlMs: number): Promise<void>;
+  /** Update last-seen and idle expiry; `ttlMs` is the new time to live. No-op when missing. */
+  touch(key: string, lastSeenAt: number, idleExpiresAt: number, ttlMs: number): Promise<void>;
+  /** Delete one; returns whether it existed. */
+  delete(key: string): Promise<boolean>;
+  /** Delete every session of a user; returns how many were deleted. */
+  deleteByUser(sub: string): Promise<number>;
+  /** Delete every session bound to an IdP session id; returns how many were deleted. */
+  deleteBySid(sid: string): Promise<number>;
+  /** Sessions of a user, with their keys. */
+  listByUser(sub: string): Promise<Array<{ key: string; record: SessionRecord }>>;
+  /**
+   * Store a value once under `key` for `ttlMs`; returns false when the key already exists.
+   * Used for one-time markers (e.g. logout-token `jti` replay protection).
+   */
+  putOnce(key: string, ttlMs: number): Promise<boolean>;
+  /** Throws when the backing service does not answer (used by /readyz). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
