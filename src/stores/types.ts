@@ -44,6 +44,11 @@ export interface SessionStore {
    * Used for one-time markers (e.g. logout-token `jti` replay protection).
    */
   putOnce(key: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Optional: stores shared by several instances call `listener` when a session is deleted
+   * anywhere (key), or when many may have been (undefined), so in-process caches drop it.
+   */
+  onInvalidate?(listener: (key: string | undefined) => void): void;
   /** Throws when the backing service does not answer (used by /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,0 +1,106 @@
+import { describeConfig, loadConfig } from '../config/index.js';
+import { generateKeyEntry } from '../keys/index.js';
+import { startDevIdp } from '../dev-idp/index.js';
+import { startGateway } from '../gateway/server.js';
+import { createTessera } from '../tessera.js';
+import { openStore } from '../stores/index.js';
+import { sessionRefFor } from '../session/ids.js';
+import { onShutdown, UsageError, type Command } from './command.js';
+import { runDev } from './dev.js';
+
+const configOption = { config: { type: 'string' as const } };
+const configFile = (values: Record<string, unknown>) => values.config as string | undefined;
+
+export const commands: Command[] = [
+  {
+    name: 'serve',
+    summary: 'Run the gateway: /auth/* routes, and every other request proxied to TESSERA_UPSTREAM when signed in.',
+    usage: 'tessera serve [--config file.json]',
+    options: configOption,
+    async run(values) {
+      const config = loadConfig(process.env, configFile(values));
+      if (!config.upstream) throw new UsageError('TESSERA_UPSTREAM: required for tessera serve (the application to proxy to)');
+      const tessera = createTessera(config);
+      const gateway = await startGateway(tessera, { upstream: config.upstream, port: config.port, host: config.host });
+      console.log(`tessera gateway listening on ${gateway.url} (public URL ${config.publicUrl}) → ${config.upstream}`);
+      return onShutdown(() => gateway.close());
+    },
+  },
+  {
+    name: 'dev',
+    summary: 'Run the development stack: the dev identity provider, the gateway and a demo app (what `npm start` runs).',
+    usage: 'tessera dev [--config file.json]',
+    options: configOption,
+    run: (values) => runDev(configFile(values)),
+  },
+  {
+    name: 'dev-idp',
+    summary: 'Run the development identity provider alone (shaped like Mosaic; for development and tests only).',
+    usage: 'tessera dev-idp [--port 4000] [--data-dir .tessera] [--users users.json] [--clients clients.json]',
+    options: { port: { type: 'string' }, 'data-dir': { type: 'string' }, users: { type: 'string' }, clients: { type: 'string' } },
+    async run(values) {
+      const port = values.port === undefined ? undefined : Number(values.port);
+      if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError('--port: expected a port number 0-65535');
+      const idp = await startDevIdp({
+        port,
+        dataDir: values['data-dir'] as string | undefined,
+        usersFile: values.users as string | undefined,
+        clientsFile: values.clients as string | undefined,
+      });
+      return onShutdown(() => idp.close());
+    },
+  },
+  {
+    name: 'check-config',
+    summary: 'Validate the configuration and print it resolved, secrets masked.',
+    usage: 'tessera check-config [--config file.json]',
+    options: configOption,
+    async run(values) {
+      const config = loadConfig(process.env, configFile(values));
+      console.log(JSON.stringify(describeConfig(config), null, 2));
+      console.log('configuration ok');
+    },
+  },
+  {
+    name: 'keys',
+    summary: 'keys generate: print a new sealing key ring line (TESSERA_KEYS=<kid>:<secret>). To rotate, put the new entry first, comma-separated, and drop the old one after TESSERA_ABSOLUTE_TIMEOUT.',
+    usage: 'tessera keys generate',
+    options: {},
+    positionals: ['generate'],
+    async run(_values, positionals) {
+      if (positionals.length !== 1 || positionals[0] !== 'generate') throw new UsageError('expected: tessera keys generate');
+      console.log(`TESSERA_KEYS=${generateKeyEntry()}`);
+    },
+  },
+  {
+    name: 'sessions',
+    summary: 'List or revoke the sessions of a user in the store named by TESSERA_STORE.',
+    usage: 'tessera sessions list --sub <user> | tessera sessions revoke --sub <user> [--ref <session ref>]',
+    options: { ...configOption, sub: { type: 'string' }, ref: { type: 'string' } },
+    positionals: ['list', 'revoke'],
+    async run(values, positionals) {
+      const action = positionals[0];
+      if (positionals.length !== 1 || (action !== 'list' && action !== 'revoke')) throw new UsageError('expected: tessera sessions list|revoke --sub <user>');
+      if (typeof values.sub !== 'string') throw new UsageError('--sub: required (the user id)');
+      const store = openStore(process.env.TESSERA_STORE ?? 'sqlite:./.tessera/sessions.db');
+      try {
+        const sessions = await store.listByUser(values.sub);
+        if (action === 'list') {
+          for (const { key, record } of sessions) {
+            console.log(`${sessionRefFor(key)}  created ${new Date(record.createdAt).toISOString()}  idle until ${new Date(record.idleExpiresAt).toISOString()}`);
+          }
+          console.log(`${sessions.length} session(s) for ${values.sub}`);
+          return;
+        }
+        const targets = typeof values.ref === 'string' ? sessions.filter(({ key }) => sessionRefFor(key) === values.ref) : sessions;
+        let revoked = 0;
+        for (const { key } of targets) if (await store.delete(key)) revoked += 1;
+        console.log(`revoked ${revoked} session(s) for ${values.sub}`);
+        return revoked === 0 && typeof values.ref === 'string' ? 1 : 0;
+      } finally {
+        await store.close();
+      }
+    },
+  },
+];
+

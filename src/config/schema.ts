@@ -1,0 +1,166 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+import { mosaicDiscoveryPath, mosaicLogoutUrlFor, mosaicRegions, type MosaicRegion } from './mosaic.js';
+
+/** Every setting: its environment name (also the key in a `--config` JSON file) and option name. */
+export const settingNames = {
+  TESSERA_PUBLIC_URL: 'publicUrl',
+  TESSERA_PORT: 'port',
+  TESSERA_HOST: 'host',
+  TESSERA_ISSUER: 'issuer',
+  TESSERA_DISCOVERY_URL: 'discoveryUrl',
+  TESSERA_MOSAIC_REGION: 'mosaicRegion',
+  TESSERA_CLIENT_ID: 'clientId',
+  TESSERA_CLIENT_SECRET: 'clientSecret',
+  TESSERA_SCOPES: 'scopes',
+  TESSERA_RESOURCE: 'resource',
+  TESSERA_AUDIENCE: 'audience',
+  TESSERA_TENANT_ID: 'tenantId',
+  TESSERA_ALGORITHMS: 'algorithms',
+  TESSERA_ACR_VALUES: 'acrValues',
+  TESSERA_STORE: 'store',
+  TESSERA_KEYS: 'keys',
+  TESSERA_UPSTREAM: 'upstream',
+  TESSERA_IDLE_TIMEOUT: 'idleTimeout',
+  TESSERA_ABSOLUTE_TIMEOUT: 'absoluteTimeout',
+  TESSERA_SILENT_AUTH: 'silentAuth',
+  TESSERA_TOKEN_RELAY: 'tokenRelay',
+  TESSERA_ADMIN_TOKEN: 'adminToken',
+  TESSERA_LOG_LEVEL: 'logLevel',
+  TESSERA_COOKIE_SAMESITE: 'cookieSameSite',
+  TESSERA_LOGOUT_API_URL: 'logoutApiUrl',
+  TESSERA_END_SESSION: 'endSession',
+  TESSERA_POST_LOGOUT_PATH: 'postLogoutPath',
+  TESSERA_BACKCHANNEL_LOGOUT: 'backchannelLogout',
+  TESSERA_SESSION_CACHE_TTL: 'sessionCacheTtl',
+  TESSERA_DATA_DIR: 'dataDir',
+  TESSERA_DEVELOPMENT: 'development',
+} as const;
+
+export type SettingName = keyof typeof settingNames;
+type OptionName = (typeof settingNames)[SettingName];
+export const optionToSetting = Object.fromEntries(
+  Object.entries(settingNames).map(([env, option]) => [option, env]),
+) as Record<OptionName, SettingName>;
+
+/** Settings whose values are masked when printed. */
+export const secretOptions: ReadonlySet<OptionName> = new Set(['clientSecret', 'keys', 'adminToken']);
+
+const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
+export const isLoopbackUrl = (url: URL) => loopbackHosts.has(url.hostname);
+
+const text = z.string().trim().min(1);
+const list = z.union([z.array(text), z.string()], { error: 'expected a list separated by spaces or commas' }).transform((v) =>
+  (Array.isArray(v) ? v : v.split(/[\s,]+/)).map((s) => s.trim()).filter(Boolean),
+);
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])], { error: 'expected true or false' })
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+const duration = z.union([z.number().positive(), z.string()], { error: 'expected a duration such as 90s, 30m, 12h or 7d' }).transform((v, ctx) => {
+  const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
+  if (ms === undefined || ms <= 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 90s, 30m, 12h or 7d' });
+    return z.NEVER;
+  }
+  return ms;
+});
+const httpUrl = z.string().trim().refine((v) => {
+  try { return ['http:', 'https:'].includes(new URL(v).protocol); } catch { return false; }
+}, 'expected an absolute http(s) URL');
+const port = z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)], { error: 'expected a port number 0-65535' })
+  .pipe(z.number().int().min(0, 'expected a port number 0-65535').max(65535, 'expected a port number 0-65535'));
+const relativePath = z.string().regex(/^\/(?![/\\])[^\s\\]*$/, 'expected a same-origin path starting with a single "/"');
+
+const allowedAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+export const optionsSchema = z.object({
+  publicUrl: httpUrl.optional(),
+  port: port.default(3000),
+  host: text.default('127.0.0.1'),
+  issuer: httpUrl.optional(),
+  discoveryUrl: httpUrl.optional(),
+  mosaicRegion: z.enum(Object.keys(mosaicRegions) as [MosaicRegion, ...MosaicRegion[]], {
+    error: `expected one of ${Object.keys(mosaicRegions).join(', ')}`,
+  }).optional(),
+  clientId: text,
+  clientSecret: text,
+  scopes: list.default(['openid']),
+  resource: httpUrl.or(text).optional(),
+  audience: text.optional(),
+  tenantId: text.optional(),
+  algorithms: list.pipe(z.array(z.enum(allowedAlgorithms, {
+    error: `expected algorithms from ${allowedAlgorithms.join(', ')}`,
+  })).min(1)).default(['RS256']),
+  acrValues: text.optional(),
+  store: text.default('sqlite:./.tessera/sessions.db'),
+  keys: text.optional(),
+  upstream: httpUrl.optional(),
+  idleTimeout: duration.default(30 * 60_000),
+  absoluteTimeout: duration.default(12 * 3_600_000),
+  silentAuth: bool.default(true),
+  tokenRelay: bool.default(false),
+  adminToken: z.string().min(32, 'expected at least 32 characters').optional(),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  cookieSameSite: z.enum(['lax', 'strict', 'Lax', 'Strict']).transform((v) => (v.toLowerCase() === 'strict' ? 'Strict' : 'Lax') as 'Lax' | 'Strict').default('Lax'),
+  logoutApiUrl: z.union([httpUrl, z.literal('')]).optional(),
+  endSession: bool.default(false),
+  postLogoutPath: relativePath.default('/'),
+  backchannelLogout: bool.default(false),
+  sessionCacheTtl: duration.default(5000),
+  dataDir: text.default('.tessera'),
+  development: bool.default(false),
+}).strict().superRefine((o, ctx) => {
+  const at = (option: OptionName, message: string) => ctx.addIssue({ code: 'custom', path: [option], message });
+  if (o.mosaicRegion === undefined && o.issuer === undefined) at('issuer', 'required (or set TESSERA_MOSAIC_REGION)');
+  if (o.mosaicRegion === 'sandbox' && o.issuer === undefined) at('issuer', 'required with TESSERA_MOSAIC_REGION=sandbox (its issuer is not documented)');
+  if (o.keys === undefined && o.development !== true) at('keys', 'required outside development (run `tessera keys generate`)');
+  if (typeof o.absoluteTimeout === 'number' && typeof o.idleTimeout === 'number' && o.absoluteTimeout < o.idleTimeout) at('absoluteTimeout', 'must not be shorter than TESSERA_IDLE_TIMEOUT');
+  for (const option of ['publicUrl', 'issuer', 'discoveryUrl'] as const) {
+    const value = o[option];
+    if (typeof value !== 'string' || !URL.canParse(value)) continue;
+    const url = new URL(value);
+    if (url.protocol === 'http:' && !isLoopbackUrl(url)) at(option, 'must be https unless it is a loopback development URL');
+  }
+  if (typeof o.publicUrl === 'string' && URL.canParse(o.publicUrl)) {
+    const url = new URL(o.publicUrl);
+    if (url.pathname !== '/' || url.search || url.hash) at('publicUrl', 'expected an origin without a path, e.g. https://app.example.com');
+  }
+}, { when: () => true }); // cross-field rules run even when a field failed: one round shows every problem
+
+export type TesseraOptionsInput = z.input<typeof optionsSchema>;
+type Parsed = z.output<typeof optionsSchema>;
+
+/** The resolved configuration: every default applied, every derived endpoint filled in. */
+export interface TesseraConfig extends Omit<Parsed, 'publicUrl' | 'issuer' | 'discoveryUrl' | 'logoutApiUrl' | 'mosaicRegion' | 'idleTimeout' | 'absoluteTimeout' | 'sessionCacheTtl'> {
+  publicUrl: string;
+  issuer: string;
+  discoveryUrl: string;
+  mosaicRegion: MosaicRegion | undefined;
+  /** Mosaic's logout API, or undefined when there is none. */
+  logoutApiUrl: string | undefined;
+  idleTimeoutMs: number;
+  absoluteTimeoutMs: number;
+  sessionCacheTtlMs: number;
+  /** Whether the session cookie is `__Host-tessera` (https) or `tessera` (plain-http development). */
+  secureCookies: boolean;
+}
+
+export function deriveConfig(o: Parsed): TesseraConfig {
+  const region = o.mosaicRegion === undefined ? undefined : mosaicRegions[o.mosaicRegion];
+  const issuer = (o.issuer ?? region?.issuer)!;
+  const discoveryUrl = o.discoveryUrl
+    ?? (region ? region.api + mosaicDiscoveryPath : `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`);
+  const publicUrl = new URL(o.publicUrl ?? `http://localhost:${o.port}`).origin;
+  const { idleTimeout, absoluteTimeout, sessionCacheTtl, logoutApiUrl, ...rest } = o;
+  return {
+    ...rest,
+    publicUrl,
+    issuer,
+    discoveryUrl,
+    mosaicRegion: o.mosaicRegion,
+    logoutApiUrl: logoutApiUrl === '' ? undefined : (logoutApiUrl ?? mosaicLogoutUrlFor(discoveryUrl)),
+    idleTimeoutMs: idleTimeout,
+    absoluteTimeoutMs: absoluteTimeout,
+    sessionCacheTtlMs: sessionCacheTtl,
+    secureCookies: publicUrl.startsWith('https:'),
+  };
+}

@@ -1,0 +1,18 @@
+import type { TesseraConfig } from '../config/index.js';
+import type { KeyRing } from '../keys/index.js';
+import type { IdentityProvider } from '../oidc/provider.js';
+import type { TransactionCookies } from '../oidc/transaction.js';
+import type { SessionManager } from '../session/manager.js';
+import type { Verifiers } from '../oidc/verifiers.js';
+import type { Metrics } from '../lib/metrics.js';
+
+/** What every `/auth/*` route works with. */
+export interface RouteContext {
+  config: TesseraConfig;
+  keys: KeyRing;
+  provider: IdentityProvider;
+  sessions: SessionManager;
+  transactions: TransactionCookies;
+  verifiers: Verifiers;
+  metrics: Metrics;
+}

@@ -1,0 +1,51 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+
+/**
+ * Converts between node's `http` objects and Web `Request`/`Response` for the `/auth/*` routes
+ * (not the hot path). The request URL is built on the configured public origin, never on the
+ * client's `Host` header.
+ */
+export function toRequest(req: IncomingMessage, publicUrl: string, maxBodyBytes = 64 * 1024): Request {
+  const headers = new Headers();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!;
+    if (name.startsWith(':')) continue;
+    headers.append(name, req.rawHeaders[i + 1]!);
+  }
+  const method = req.method ?? 'GET';
+  const init: RequestInit & { duplex?: 'half' } = { method, headers };
+  if (method !== 'GET' && method !== 'HEAD') {
+    init.body = Readable.toWeb(limitBody(req, maxBodyBytes)) as ReadableStream;
+    init.duplex = 'half';
+  }
+  return new Request(new URL(req.url ?? '/', publicUrl), init);
+}
+
+function limitBody(req: IncomingMessage, maxBytes: number): Readable {
+  return Readable.from((async function* () {
+    let seen = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      seen += chunk.length;
+      // Past the limit the body is cut short, so the form parser rejects it as incomplete.
+      if (seen > maxBytes) return;
+      yield chunk;
+    }
+  })());
+}
+
+export async function writeResponse(res: ServerResponse, response: Response): Promise<void> {
+  const headers: Record<string, string | string[]> = {};
+  response.headers.forEach((value, name) => {
+    if (name !== 'set-cookie') headers[name] = value;
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) headers['set-cookie'] = cookies;
+  res.writeHead(response.status, headers);
+  if (response.body === null) {
+    res.end();
+    return;
+  }
+  const body = Buffer.from(await response.arrayBuffer());
+  res.end(body);
+}

@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import * as client from 'openid-client';
+import { isTesseraError } from '../../errors.js';
+import { logger } from '../../lib/log.js';
+import type { RouteContext } from '../context.js';
+import { redirect } from '../responses.js';
+import { failure, problem } from './errors.js';
+
+/** Errors from a `prompt=none` attempt that mean "the user has to sign in interactively". */
+const interactiveNeeded = new Set(['login_required', 'interaction_required', 'consent_required', 'account_selection_required']);
+
+/**
+ * `GET /auth/callback`: checks the transaction, exchanges the code, validates the ID token and
+ * the access token, and creates a session with a new id.
+ */
+export async function callback(ctx: RouteContext, request: Request, url: URL): Promise<Response> {
+  const cookieHeader = request.headers.get('cookie') ?? undefined;
+  const state = url.searchParams.get('state');
+  const reject = (status: number, reason: string, title: string, message: string, cookies: string[] = []) => {
+    ctx.metrics.inc('tessera_callback_errors_total', `reason="${reason}"`);
+    logger.warn('callback rejected', { reason });
+    return problem(request, status, reason, title, message, cookies, { href: '/auth/login', label: 'Sign in again' });
+  };
+
+  if (!state || state.length > 512) {
+    return reject(400, 'invalid_request', 'Sign-in failed', 'The sign-in response is missing its state parameter, so it cannot be matched to a sign-in you started.');
+  }
+  const txn = ctx.transactions.find(state, cookieHeader);
+  if (txn === undefined) {
+    return reject(400, 'transaction_not_found', 'Sign-in expired', 'This sign-in was not started in this browser, took longer than 10 minutes, or was already completed. Please sign in again.');
+  }
+  const cookies = [ctx.transactions.clear(state)];
+  try {
+    // Single use, also against a replay that carries the transaction cookie along.
+    const fresh = await ctx.sessions.store.putOnce(`txn:${createHash('sha256').update(state).digest('base64url')}`, 600_000);
+    if (!fresh) return reject(400, 'transaction_replayed', 'Sign-in already completed', 'This sign-in response was already used. Please sign in again.', cookies);
+  } catch (err) {
+    return failure(request, err, cookies);
+  }
+
+  const error = url.searchParams.get('error');
+  if (error !== null) {
+    if (txn.silent && interactiveNeeded.has(error)) {
+      // The IdP session is gone: fall back to an interactive login, never another silent one.
+      return redirect(`/auth/login?returnTo=${encodeURIComponent(txn.returnTo)}`, cookies);
+    }
+    if (error === 'access_denied') {
+      return reject(403, 'access_denied', 'Sign-in cancelled', 'The sign-in was cancelled or denied at the identity provider.', cookies);
+    }
+    const description = url.searchParams.get('error_description')?.slice(0, 300);
+    return reject(400, 'idp_error', 'Sign-in failed', `The identity provider answered "${error.slice(0, 100)}"${description ? `: ${description}` : ''}.`, cookies);
+  }
+  if (!url.searchParams.get('code')) {
+    return reject(400, 'invalid_request', 'Sign-in failed', 'The sign-in response has neither a code nor an error.', cookies);
+  }
+
+  let tokens: client.TokenEndpointResponse;
+  try {
+    const configuration = await ctx.provider.configuration();
+    const current = new URL(`${ctx.config.publicUrl}/auth/callback${url.search}`);
+    tokens = await client.authorizationCodeGrant(configuration, current, {
+      pkceCodeVerifier: txn.verifier,
+      expectedState: state,
+      expectedNonce: txn.nonce,
+      idTokenExpected: true,
+    }, ctx.config.resource ? { resource: ctx.config.resource } : undefined);
+  } catch (err) {
+    if (err instanceof client.ResponseBodyError) {
+      return reject(400, 'code_rejected', 'Sign-in failed', `The identity provider rejected the sign-in code (${err.error}). Please sign in again.`, cookies);
+    }
+    if (err instanceof client.AuthorizationResponseError) {
+      return reject(400, 'idp_error', 'Sign-in failed', `The identity provider answered "${err.error}".`, cookies);
+    }
+    if (err instanceof client.ClientError && err.code !== undefined && !/timeout|fetch/i.test(err.message)) {
+      return reject(400, 'invalid_response', 'Sign-in failed', `The sign-in response failed validation: ${err.message}`, cookies);
+    }
+    if (isTesseraError(err)) return failure(request, err, cookies);
+    logger.warn('code exchange failed', { error: (err as Error).message });
+    return problem(request, 503, 'temporarily_unavailable', 'Temporarily unavailable', 'The identity provider could not be reached to complete the sign-in. Please try again.', cookies);
+  }
+
+  try {
+    const verifiers = await ctx.verifiers.get();
+    const idClaims = await verifiers.id.verify(tokens.id_token, { nonce: txn.nonce, accessToken: tokens.access_token });
+    const access = await verifiers.access.verify(tokens.access_token);
+    if (access.sub !== idClaims.sub) {
+      return reject(400, 'invalid_response', 'Sign-in failed', 'The access token and the ID token name different users.', cookies);
+    }
+    const oldKey = ctx.sessions.storeKeyFromCookie(cookieHeader);
+    if (oldKey !== undefined) await ctx.sessions.revoke(oldKey);
+    const { setCookie } = await ctx.sessions.create(
+      { access_token: tokens.access_token, id_token: tokens.id_token, refresh_token: tokens.refresh_token },
+      {
+        sub: idClaims.sub,
+        sid: typeof idClaims.sid === 'string' ? idClaims.sid : undefined,
+        roles: stringArray(access.roles ?? idClaims.roles),
+        tid: stringOrUndefined(access.tid ?? idClaims.tid),
+        scope: stringOrUndefined(access.scope ?? tokens.scope),
+        amr: Array.isArray(idClaims.amr) ? stringArray(idClaims.amr) : undefined,
+        acr: stringOrUndefined(idClaims.acr),
+        accessTokenExpiresAt: access.exp,
+      },
+    );
+    ctx.metrics.inc('tessera_sessions_created_total');
+    return redirect(txn.returnTo, [...cookies, setCookie]);
+  } catch (err) {
+    if (isTesseraError(err, 'ERR_TOKEN_') && err.status !== 503) {
+      return reject(400, 'invalid_token', 'Sign-in failed', `The identity provider's tokens failed validation: ${err.message}`, cookies);
+    }
+    return failure(request, err, cookies);
+  }
+}
+
+function stringArray(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}

@@ -1,0 +1,24 @@
+import { isTesseraError } from '../../errors.js';
+import { logger } from '../../lib/log.js';
+import { messagePage } from '../pages.js';
+import { isApiRequest } from '../request-kind.js';
+import { html, json } from '../responses.js';
+
+/** A problem shown to the user: HTML for browsers, JSON for API clients. */
+export function problem(request: Request, status: number, error: string, title: string, message: string, cookies: readonly string[] = [], action?: { href: string; label: string }): Response {
+  if (isApiRequest((n) => request.headers.get(n))) {
+    return json(status, { error, error_description: message, ...(action ? { login_url: action.href } : {}) }, cookies);
+  }
+  return html(status, messagePage(title, message, action), cookies);
+}
+
+/** Maps an unexpected failure to a clear answer: 503 when a dependency is down, never a raw 500. */
+export function failure(request: Request, err: unknown, cookies: readonly string[] = []): Response {
+  if (isTesseraError(err) && err.status === 503) {
+    logger.warn('dependency unavailable', { code: err.code, error: err.message });
+    const what = err.code.startsWith('ERR_STORE') ? 'The session store' : 'The identity provider';
+    return problem(request, 503, 'temporarily_unavailable', 'Temporarily unavailable', `${what} is not answering right now. Please try again in a moment.`, cookies);
+  }
+  logger.error('request failed', { error: err instanceof Error ? err.stack ?? err.message : String(err) });
+  return problem(request, 500, 'server_error', 'Something went wrong', 'The request could not be completed.', cookies);
+}

@@ -1,0 +1,80 @@
+import { logoutAtIdp } from '../../oidc/idp-logout.js';
+import * as client from 'openid-client';
+import { logger } from '../../lib/log.js';
+import { readForm } from '../body.js';
+import type { RouteContext } from '../context.js';
+import { logoutFormPage } from '../pages.js';
+import { isApiRequest } from '../request-kind.js';
+import { html, json, redirect } from '../responses.js';
+import { failure, problem } from './errors.js';
+
+const csrfPurpose = 'csrf';
+const csrfMaxAgeMs = 3_600_000;
+
+/** `GET /auth/logout`: a confirmation form carrying a CSRF token bound to this session. */
+export function logoutForm(ctx: RouteContext, request: Request): Response {
+  const storeKey = ctx.sessions.storeKeyFromCookie(request.headers.get('cookie') ?? undefined) ?? '-';
+  const token = ctx.keys.seal(`${storeKey}|${Date.now()}`, csrfPurpose);
+  return html(200, logoutFormPage(token));
+}
+
+/**
+ * `POST /auth/logout`: same-origin only (Origin / Sec-Fetch-Site) or with the form's CSRF token.
+ * Deletes the session first, clears the cookie, then tells the IdP (with a timeout).
+ */
+export async function logout(ctx: RouteContext, request: Request): Promise<Response> {
+  const cookieHeader = request.headers.get('cookie') ?? undefined;
+  const storeKey = ctx.sessions.storeKeyFromCookie(cookieHeader);
+  if (!(await isSameOriginOrToken(ctx, request, storeKey))) {
+    logger.warn('logout refused: cross-origin request without a valid CSRF token');
+    return problem(request, 403, 'forbidden', 'Sign-out refused', 'This sign-out request did not come from this site. Use the Sign out button.');
+  }
+  const cookies = [ctx.sessions.clearCookieHeader];
+  let tokens;
+  try {
+    if (storeKey !== undefined) {
+      tokens = await ctx.sessions.tokensFor(storeKey);
+      await ctx.sessions.revoke(storeKey);
+    }
+  } catch (err) {
+    return failure(request, err, cookies);
+  }
+  ctx.metrics.inc('tessera_logouts_total');
+  if (tokens && ctx.config.logoutApiUrl) await logoutAtIdp(ctx.config.logoutApiUrl, tokens.access_token);
+
+  const postLogout = ctx.config.postLogoutPath;
+  let location = postLogout;
+  if (ctx.config.endSession && tokens?.id_token) {
+    try {
+      const configuration = await ctx.provider.configuration();
+      if (configuration.serverMetadata().end_session_endpoint) {
+        location = client.buildEndSessionUrl(configuration, {
+          id_token_hint: tokens.id_token,
+          post_logout_redirect_uri: `${ctx.config.publicUrl}${postLogout}`,
+        }).href;
+      }
+    } catch (err) {
+      logger.warn('end-session redirect skipped', { error: (err as Error).message });
+    }
+  }
+  if (isApiRequest((n) => request.headers.get(n))) return json(200, { loggedOut: true, location }, cookies);
+  return redirect(location, cookies, 303);
+}
+
+async function isSameOriginOrToken(ctx: RouteContext, request: Request, storeKey: string | undefined): Promise<boolean> {
+  const origin = request.headers.get('origin');
+  if (origin !== null) {
+    if (origin === ctx.config.publicUrl) return true;
+    if (origin !== 'null') return false;
+  }
+  const site = request.headers.get('sec-fetch-site');
+  if (site === 'same-origin') return true;
+  if (site === 'cross-site' || site === 'same-site') return false;
+  const form = await readForm(request);
+  const token = form?.get('csrf');
+  if (!token) return false;
+  const opened = ctx.keys.open(token, csrfPurpose);
+  if (opened === undefined) return false;
+  const [boundKey, issuedAt] = opened.split('|');
+  return boundKey === (storeKey ?? '-') && Date.now() - Number(issuedAt) < csrfMaxAgeMs;
+}

@@ -1,0 +1,2 @@
+export { parseKeyRing, generateKeyEntry, type KeyRing } from './keyring.js';
+export { developmentKeys } from './development.js';

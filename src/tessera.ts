@@ -1,0 +1,112 @@
+import { resolveConfig, type TesseraConfig, type TesseraOptionsInput } from './config/index.js';
+import { developmentKeys, parseKeyRing } from './keys/index.js';
+import { createMetrics } from './lib/metrics.js';
+import { IdentityProvider } from './oidc/provider.js';
+import { TransactionCookies } from './oidc/transaction.js';
+import { Verifiers } from './oidc/verifiers.js';
+import type { RouteContext } from './http/context.js';
+import { json } from './http/responses.js';
+import { admin } from './http/routes/admin.js';
+import { backchannelLogout } from './http/routes/backchannel.js';
+import { callback } from './http/routes/callback.js';
+import { failure } from './http/routes/errors.js';
+import { login } from './http/routes/login.js';
+import { logout, logoutForm } from './http/routes/logout.js';
+import { sessionInfo } from './http/routes/session.js';
+import { SessionManager, type AuthResult } from './session/manager.js';
+import { openStore } from './stores/index.js';
+import type { SessionStore } from './stores/types.js';
+
+export interface Tessera {
+  /** Serves `/auth/*`; resolves to null for any other path. */
+  handle(request: Request): Promise<Response | null>;
+  /** The per-request check: no `Request` object, one hash, usually no store round trip. */
+  authenticate(cookieHeader: string | undefined): Promise<AuthResult>;
+  /** The session's tokens (for token relay or offline use); undefined when it is gone. */
+  tokens(storeKey: string): Promise<{ access_token: string; id_token?: string | undefined; refresh_token?: string | undefined } | undefined>;
+  /** Where to send a browser that has no valid session. */
+  loginUrl(returnTo: string, renew?: boolean): string;
+  readonly sessions: SessionManager;
+  readonly config: TesseraConfig;
+  /** Whether the store and the IdP's metadata are reachable (for `/readyz`). */
+  ready(): Promise<{ ready: boolean; store: boolean; idp: boolean }>;
+  metrics(): string;
+  close(): Promise<void>;
+}
+
+export interface TesseraDependencies {
+  /** A store instance instead of the one `store` (TESSERA_STORE) names. */
+  store?: SessionStore;
+}
+
+const isResolved = (value: object): value is TesseraConfig => 'idleTimeoutMs' in value && 'discoveryUrl' in value;
+
+/** Builds Tessera from options (or a configuration already resolved by `loadConfig`). */
+export function createTessera(options: TesseraOptionsInput | TesseraConfig, dependencies: TesseraDependencies = {}): Tessera {
+  const config = isResolved(options) ? options : resolveConfig(options);
+  const keys = parseKeyRing(config.keys ?? developmentKeys(config.dataDir));
+  const store = dependencies.store ?? openStore(config.store);
+  const provider = new IdentityProvider(config);
+  const sessions = new SessionManager(store, keys, config);
+  const metrics = createMetrics();
+  const ctx: RouteContext = {
+    config,
+    keys,
+    provider,
+    sessions,
+    transactions: new TransactionCookies(keys, config.secureCookies),
+    verifiers: new Verifiers(config, provider, store),
+    metrics,
+  };
+
+  async function handle(request: Request): Promise<Response | null> {
+    const url = new URL(request.url);
+    const path = url.pathname;
+    if (!path.startsWith('/auth/') && path !== '/auth') return null;
+    try {
+      const method = request.method;
+      switch (path) {
+        case '/auth/login':
+          return method === 'GET' ? await login(ctx, request, url) : notAllowed('GET');
+        case '/auth/callback':
+          return method === 'GET' ? await callback(ctx, request, url) : notAllowed('GET');
+        case '/auth/logout':
+          if (method === 'GET') return logoutForm(ctx, request);
+          return method === 'POST' ? await logout(ctx, request) : notAllowed('GET, POST');
+        case '/auth/session':
+          return method === 'GET' ? await sessionInfo(ctx, request) : notAllowed('GET');
+        case '/auth/backchannel-logout':
+          if (!config.backchannelLogout) break;
+          return method === 'POST' ? await backchannelLogout(ctx, request) : notAllowed('POST');
+      }
+      if (path.startsWith('/auth/admin/')) return await admin(ctx, request, path);
+      return json(404, { error: 'not_found', error_description: `no route ${path}` });
+    } catch (err) {
+      return failure(request, err);
+    }
+  }
+
+  return {
+    handle,
+    authenticate: (cookieHeader) => sessions.authenticate(cookieHeader),
+    tokens: (storeKey) => sessions.tokensFor(storeKey),
+    loginUrl: (returnTo, renew = false) => `/auth/login?returnTo=${encodeURIComponent(returnTo)}${renew ? '&silent=1' : ''}`,
+    sessions,
+    config,
+    async ready() {
+      const [storeOk, idpOk] = await Promise.all([
+        store.ping().then(() => true, () => false),
+        provider.configuration().then(() => true, () => false),
+      ]);
+      return { ready: storeOk && idpOk, store: storeOk, idp: idpOk };
+    },
+    metrics: () => metrics.render(),
+    close: () => store.close(),
+  };
+}
+
+function notAllowed(allow: string): Response {
+  const response = json(405, { error: 'method_not_allowed', error_description: `use ${allow}` });
+  response.headers.set('allow', allow);
+  return response;
+}
