@@ -24,20 +24,27 @@ export interface SessionRecord {
   sealedTokens: string;
 }
 
+/**
+ * Every implementation passes `test/stores/conformance.ts`. Shared rules: a record is *live* until
+ * the earliest of (time of the last `set`/`touch` + its `ttlMs`, `idleExpiresAt`,
+ * `absoluteExpiresAt`); anything not live reads as missing. Backend failures reject with
+ * `TesseraError` `ERR_STORE_UNAVAILABLE` (status 503), also after `close()`; invalid arguments
+ * throw `TypeError`.
+ */
 export interface SessionStore {
   /** The record, or `undefined` when missing or past its expiry. Never throws for a missing key. */
   get(key: string): Promise<SessionRecord | undefined>;
   /** Create or replace; the store may forget the record after `ttlMs`. */
   set(key: string, record: SessionRecord, ttlMs: number): Promise<void>;
-  /** Update last-seen and idle expiry; `ttlMs` is the new time to live. No-op when missing. */
+  /** Update last-seen and idle expiry; `ttlMs` is the new time to live. No-op when missing or no longer live (never resurrects). */
   touch(key: string, lastSeenAt: number, idleExpiresAt: number, ttlMs: number): Promise<void>;
-  /** Delete one; returns whether it existed. */
+  /** Delete one; returns whether it existed (and was live). */
   delete(key: string): Promise<boolean>;
-  /** Delete every session of a user; returns how many were deleted. */
+  /** Delete every session of a user; returns how many live ones were deleted. */
   deleteByUser(sub: string): Promise<number>;
-  /** Delete every session bound to an IdP session id; returns how many were deleted. */
+  /** Delete every session bound to an IdP session id; returns how many live ones were deleted. */
   deleteBySid(sid: string): Promise<number>;
-  /** Sessions of a user, with their keys. */
+  /** Live sessions of a user, with their keys, oldest (`createdAt`) first. */
   listByUser(sub: string): Promise<Array<{ key: string; record: SessionRecord }>>;
   /**
    * Store a value once under `key` for `ttlMs`; returns false when the key already exists.

@@ -1,0 +1,329 @@
+import pg from 'pg';
+import { logger } from '../lib/log.js';
+import { closedError, guard } from './errors.js';
+import { assertEpochMs, assertKey, assertRecord, assertTtl, byCreation, decodeCompact, encodeCompact, storeExpiry } from './record.js';
+import type { SessionRecord, SessionStore } from './types.js';
+
+export interface PostgresStoreOptions {
+  connectionString: string;
+  /** Table name, optionally schema-qualified (`schema.table`). Default `tessera_sessions`; markers go to `<table>_once`. */
+  table?: string;
+  /** How often expired rows are deleted (they are ignored on read regardless). Default 60 s. */
+  sweepIntervalMs?: number;
+  /** Pool size. Default 10. */
+  max?: number;
+}
+
+export interface PostgresSessionStore extends SessionStore {
+  /** Creates the tables and indexes when missing. Idempotent and safe to run concurrently. */
+  migrate(): Promise<void>;
+}
+
+interface Row {
+  key: string;
+  record: string;
+  last_seen_at: string;
+  idle_expires_at: string;
+  absolute_expires_at: string;
+}
+
+const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,42}$/;
+
+function quote(name: string): string {
+  return `"${name}"`;
+}
+
+/**
+ * Sessions in PostgreSQL, for teams that already run it. The schema is created on first use
+ * (or by `migrate()`); `expires_at` is min(set time + TTL, idle expiry, absolute expiry), so one
+ * indexed column decides liveness and sweeping.
+ */
+export function postgresStore(options: PostgresStoreOptions): PostgresSessionStore {
+  const name = 'postgres';
+  if (typeof options?.connectionString !== 'string' || options.connectionString.length === 0) {
+    throw new TypeError('"connectionString" must be a non-empty string');
+  }
+  const tableOption = options.table ?? 'tessera_sessions';
+  const parts = tableOption.split('.');
+  if (parts.length > 2 || !parts.every((part) => identifier.test(part))) {
+    throw new TypeError('"table" must be a plain SQL identifier (letters, digits, _), optionally schema-qualified');
+  }
+  const base = parts[parts.length - 1] as string;
+  const schemaPrefix = parts.length === 2 ? `${quote(parts[0] as string)}.` : '';
+  const table = schemaPrefix + quote(base);
+  const onceTable = schemaPrefix + quote(`${base}_once`);
+  const channel = `${base}_invalidate`;
+
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    connectionTimeoutMillis: 2000,
+    query_timeout: 3000,
+    idleTimeoutMillis: 30_000,
+    max: options.max ?? 10,
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', (err) => logger.warn('session store connection lost', { store: name, error: err.message }));
+
+  const migrate = async () => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      // Concurrent first use (several instances starting at once) waits here instead of racing
+      // CREATE … IF NOT EXISTS, which is not safe under concurrency in PostgreSQL.
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tessera:migrate:${tableOption}`]);
+      await client.query(`
+        CREATE TABLE IF NOT EXISTS ${table} (
+          key text PRIMARY KEY,
+          sub text NOT NULL,
+          sid text,
+          last_seen_at bigint NOT NULL,
+          idle_expires_at bigint NOT NULL,
+          absolute_expires_at bigint NOT NULL,
+          expires_at bigint NOT NULL,
+          record text NOT NULL
+        )`);
+      await client.query(`CREATE INDEX IF NOT EXISTS ${quote(`${base}_sub`)} ON ${table} (sub)`);
+      await client.query(`CREATE INDEX IF NOT EXISTS ${quote(`${base}_sid`)} ON ${table} (sid) WHERE sid IS NOT NULL`);
+      await client.query(`CREATE INDEX IF NOT EXISTS ${quote(`${base}_expires_at`)} ON ${table} (expires_at)`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${onceTable} (key text PRIMARY KEY, expires_at bigint NOT NULL)`);
+      await client.query(`CREATE INDEX IF NOT EXISTS ${quote(`${base}_once_expires_at`)} ON ${onceTable} (expires_at)`);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  };
+
+  let schemaReady: Promise<void> | undefined;
+  const ensureSchema = () =>
+    (schemaReady ??= migrate().catch((err: unknown) => {
+      schemaReady = undefined; // try again on the next call
+      throw err;
+    }));
+
+  let closed = false;
+  const run = <T>(operation: string, fn: () => Promise<T>): Promise<T> =>
+    guard(name, operation, async () => {
+      if (closed) throw closedError(name);
+      await ensureSchema();
+      return fn();
+    });
+  const query = <R extends pg.QueryResultRow>(text: string, values: unknown[]) => pool.query<R>(text, values);
+
+  const columns = 'key, record, last_seen_at, idle_expires_at, absolute_expires_at';
+  const toRecord = (row: Row): SessionRecord | undefined => {
+    const record = decodeCompact(row.record, {
+      lastSeenAt: Number(row.last_seen_at),
+      idleExpiresAt: Number(row.idle_expires_at),
+      absoluteExpiresAt: Number(row.absolute_expires_at),
+    });
+    if (record === undefined) logger.error('session store: unreadable record ignored', { store: name });
+    return record;
+  };
+  /** Deletes the rows where `column` = `value`; announces their keys; returns how many were live. */
+  const deleteWhere = async (column: 'key' | 'sub' | 'sid', value: string): Promise<number> => {
+    const result = await query<{ n: string; keys: string[] | null }>(
+      `WITH gone AS (DELETE FROM ${table} WHERE ${column} = $1 RETURNING key, expires_at)
+       SELECT count(*) FILTER (WHERE expires_at > $2) AS n, array_agg(key) AS keys FROM gone`,
+      [value, Date.now()],
+    );
+    const row = result.rows[0];
+    await announce(row?.keys ?? []);
+    return Number(row?.n ?? 0);
+  };
+
+  // Invalidation messages for in-process caches of other instances: NOTIFY after deletes, and a
+  // dedicated LISTEN connection opened only once someone listens. NOTIFY payloads are limited to
+  // 8000 bytes, so long key lists go out in several messages.
+  const announce = async (keys: string[]) => {
+    let batch: string[] = [];
+    let size = 2;
+    const send = async () => {
+      if (batch.length === 0) return;
+      try {
+        await query('SELECT pg_notify($1, $2)', [channel, JSON.stringify(batch)]);
+      } catch (err) {
+        logger.warn('session invalidation not sent', { store: name, error: String(err) });
+      }
+      batch = [];
+      size = 2;
+    };
+    for (const key of keys) {
+      const length = Buffer.byteLength(JSON.stringify(key)) + 1;
+      if (size + length > 7000) await send();
+      batch.push(key);
+      size += length;
+    }
+    await send();
+  };
+  const listeners: Array<(key: string | undefined) => void> = [];
+  const notify = (key: string | undefined) => {
+    for (const listener of listeners) {
+      try {
+        listener(key);
+      } catch (err) {
+        logger.error('session invalidation listener failed', { error: String(err) });
+      }
+    }
+  };
+  let listening: pg.Client | undefined;
+  let listenAttempts = 0;
+  let listenTimer: ReturnType<typeof setTimeout> | undefined;
+  const listen = async (): Promise<void> => {
+    listenTimer = undefined;
+    if (closed) return;
+    const client = new pg.Client({ connectionString: options.connectionString, connectionTimeoutMillis: 2000 });
+    let lost = false;
+    const reconnect = () => {
+      if (lost || closed) return;
+      lost = true;
+      listening = undefined;
+      client.end().catch(() => undefined);
+      listenAttempts++;
+      listenTimer = setTimeout(() => void listen(), Math.min(listenAttempts * 200, 2000));
+      listenTimer.unref();
+    };
+    client.on('error', reconnect);
+    client.on('end', reconnect);
+    client.on('notification', (message) => {
+      if (message.channel !== channel || message.payload === undefined) return;
+      let keys: unknown;
+      try {
+        keys = JSON.parse(message.payload);
+      } catch {
+        return;
+      }
+      if (Array.isArray(keys)) for (const key of keys) if (typeof key === 'string') notify(key);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${quote(channel)}`);
+    } catch {
+      reconnect();
+      return;
+    }
+    if (closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    listening = client;
+    // Deletes may have happened while not listening: every cached session is suspect.
+    if (listenAttempts > 0) notify(undefined);
+    listenAttempts = 0;
+  };
+
+  const sweep = async () => {
+    if (closed || schemaReady === undefined) return;
+    try {
+      const now = Date.now();
+      await query(`DELETE FROM ${table} WHERE key IN (SELECT key FROM ${table} WHERE expires_at <= $1 LIMIT 1000)`, [now]);
+      await query(`DELETE FROM ${onceTable} WHERE key IN (SELECT key FROM ${onceTable} WHERE expires_at <= $1 LIMIT 1000)`, [now]);
+    } catch (err) {
+      logger.warn('session store sweep failed', { store: name, error: String(err) });
+    }
+  };
+  const timer = setInterval(() => void sweep(), options.sweepIntervalMs ?? 60_000);
+  timer.unref();
+
+  return {
+    migrate: () => guard(name, 'migrate', ensureSchema),
+    get(key) {
+      return run('get', async () => {
+        const result = await query<Row>(`SELECT ${columns} FROM ${table} WHERE key = $1 AND expires_at > $2`, [key, Date.now()]);
+        const row = result.rows[0];
+        return row === undefined ? undefined : toRecord(row);
+      });
+    },
+    async set(key, record, ttlMs) {
+      assertKey(key);
+      assertRecord(record);
+      assertTtl(ttlMs);
+      await run('set', async () => {
+        const now = Date.now();
+        await query(
+          `INSERT INTO ${table} (key, sub, sid, last_seen_at, idle_expires_at, absolute_expires_at, expires_at, record)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (key) DO UPDATE SET sub = EXCLUDED.sub, sid = EXCLUDED.sid, last_seen_at = EXCLUDED.last_seen_at,
+             idle_expires_at = EXCLUDED.idle_expires_at, absolute_expires_at = EXCLUDED.absolute_expires_at,
+             expires_at = EXCLUDED.expires_at, record = EXCLUDED.record`,
+          [
+            key,
+            record.sub,
+            record.sid ?? null,
+            record.lastSeenAt,
+            record.idleExpiresAt,
+            record.absoluteExpiresAt,
+            storeExpiry(now, ttlMs, record.idleExpiresAt, record.absoluteExpiresAt),
+            encodeCompact(record),
+          ],
+        );
+      });
+    },
+    async touch(key, lastSeenAt, idleExpiresAt, ttlMs) {
+      assertEpochMs(lastSeenAt, 'lastSeenAt');
+      assertEpochMs(idleExpiresAt, 'idleExpiresAt');
+      assertTtl(ttlMs);
+      await run('touch', async () => {
+        const now = Date.now();
+        await query(
+          `UPDATE ${table} SET last_seen_at = $2, idle_expires_at = $3, expires_at = LEAST($4::bigint, $3::bigint, absolute_expires_at)
+           WHERE key = $1 AND expires_at > $5`,
+          [key, lastSeenAt, idleExpiresAt, now + Math.floor(ttlMs), now],
+        );
+      });
+    },
+    delete(key) {
+      return run('delete', async () => (await deleteWhere('key', key)) === 1);
+    },
+    deleteByUser(sub) {
+      return run('deleteByUser', () => deleteWhere('sub', sub));
+    },
+    deleteBySid(sid) {
+      return run('deleteBySid', () => deleteWhere('sid', sid));
+    },
+    listByUser(sub) {
+      return run('listByUser', async () => {
+        const result = await query<Row>(`SELECT ${columns} FROM ${table} WHERE sub = $1 AND expires_at > $2`, [sub, Date.now()]);
+        const out: Array<{ key: string; record: SessionRecord }> = [];
+        for (const row of result.rows) {
+          const record = toRecord(row);
+          if (record !== undefined) out.push({ key: row.key, record });
+        }
+        return out.sort(byCreation);
+      });
+    },
+    async putOnce(key, ttlMs) {
+      assertKey(key);
+      assertTtl(ttlMs);
+      return run('putOnce', async () => {
+        const now = Date.now();
+        const result = await query(
+          `INSERT INTO ${onceTable} AS o (key, expires_at) VALUES ($1, $2)
+           ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE o.expires_at <= $3`,
+          [key, now + Math.floor(ttlMs), now],
+        );
+        return result.rowCount === 1;
+      });
+    },
+    onInvalidate(listener) {
+      listeners.push(listener);
+      if (listeners.length === 1) void listen();
+    },
+    async ping() {
+      await guard(name, 'ping', async () => {
+        if (closed) throw closedError(name);
+        await pool.query('SELECT 1');
+      });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      if (listenTimer !== undefined) clearTimeout(listenTimer);
+      await listening?.end().catch(() => undefined);
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,145 @@
+import type { SessionRecord } from './types.js';
+
+/*
+ * Helpers shared by the stores: argument checks (programmer mistakes throw TypeError, naming the
+ * argument), the compact JSON form records are kept in, and the one expiry rule every store follows.
+ */
+
+export function assertKey(value: unknown, name = 'key'): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) throw new TypeError(`"${name}" must be a non-empty string`);
+  if (value.length > 1024) throw new TypeError(`"${name}" must be at most 1024 characters`);
+}
+
+export function assertTtl(value: unknown, name = 'ttlMs'): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`"${name}" must be a finite number of milliseconds`);
+}
+
+/** Times the stores compare and rewrite must be whole epoch milliseconds. */
+export function assertEpochMs(value: unknown, name: string): asserts value is number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new TypeError(`"${name}" must be a whole number of epoch milliseconds`);
+  }
+}
+
+function optionalString(record: Record<string, unknown>, name: string): void {
+  const value = record[name];
+  if (value !== undefined && typeof value !== 'string') throw new TypeError(`"record.${name}" must be a string when present`);
+}
+
+function stringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+export function assertRecord(value: unknown): asserts value is SessionRecord {
+  if (typeof value !== 'object' || value === null) throw new TypeError('"record" must be an object');
+  const record = value as Record<string, unknown>;
+  if (typeof record.sub !== 'string' || record.sub.length === 0) throw new TypeError('"record.sub" must be a non-empty string');
+  if (record.sid !== undefined && (typeof record.sid !== 'string' || record.sid.length === 0)) {
+    throw new TypeError('"record.sid" must be a non-empty string when present');
+  }
+  if (!stringArray(record.roles)) throw new TypeError('"record.roles" must be an array of strings');
+  if (record.amr !== undefined && !stringArray(record.amr)) throw new TypeError('"record.amr" must be an array of strings when present');
+  for (const name of ['tid', 'scope', 'acr']) optionalString(record, name);
+  if (typeof record.accessTokenExpiresAt !== 'number' || !Number.isFinite(record.accessTokenExpiresAt)) {
+    throw new TypeError('"record.accessTokenExpiresAt" must be a number (epoch seconds)');
+  }
+  for (const name of ['createdAt', 'lastSeenAt', 'idleExpiresAt', 'absoluteExpiresAt']) assertEpochMs(record[name], `record.${name}`);
+  if (typeof record.sealedTokens !== 'string') throw new TypeError('"record.sealedTokens" must be a string');
+}
+
+/**
+ * When a store may forget a record: the caller's TTL, but never later than the record's own idle
+ * or absolute expiry — past those, `get` answers `undefined` anyway.
+ */
+export function storeExpiry(now: number, ttlMs: number, idleExpiresAt: number, absoluteExpiresAt: number): number {
+  return Math.min(now + Math.floor(ttlMs), idleExpiresAt, absoluteExpiresAt);
+}
+
+/** A normalized deep copy: optional fields that are undefined are left out, arrays copied. */
+export function copyRecord(record: SessionRecord): SessionRecord {
+  const copy: SessionRecord = {
+    sub: record.sub,
+    roles: [...record.roles],
+    accessTokenExpiresAt: record.accessTokenExpiresAt,
+    createdAt: record.createdAt,
+    lastSeenAt: record.lastSeenAt,
+    idleExpiresAt: record.idleExpiresAt,
+    absoluteExpiresAt: record.absoluteExpiresAt,
+    sealedTokens: record.sealedTokens,
+  };
+  if (record.sid !== undefined) copy.sid = record.sid;
+  if (record.tid !== undefined) copy.tid = record.tid;
+  if (record.scope !== undefined) copy.scope = record.scope;
+  if (record.amr !== undefined) copy.amr = [...record.amr];
+  if (record.acr !== undefined) copy.acr = record.acr;
+  return copy;
+}
+
+/**
+ * The record as stored, minus the three times that `touch` rewrites or that stores keep beside it
+ * (lastSeenAt, idleExpiresAt, absoluteExpiresAt). One-letter names keep Redis memory small.
+ */
+interface CompactRecord {
+  u: string;
+  d?: string;
+  r: string[];
+  t?: string;
+  s?: string;
+  m?: string[];
+  c?: string;
+  x: number;
+  n: number;
+  k: string;
+}
+
+export interface RecordTimes {
+  lastSeenAt: number;
+  idleExpiresAt: number;
+  absoluteExpiresAt: number;
+}
+
+export function encodeCompact(record: SessionRecord): string {
+  const compact: CompactRecord = { u: record.sub, r: record.roles, x: record.accessTokenExpiresAt, n: record.createdAt, k: record.sealedTokens };
+  if (record.sid !== undefined) compact.d = record.sid;
+  if (record.tid !== undefined) compact.t = record.tid;
+  if (record.scope !== undefined) compact.s = record.scope;
+  if (record.amr !== undefined) compact.m = record.amr;
+  if (record.acr !== undefined) compact.c = record.acr;
+  return JSON.stringify(compact);
+}
+
+/** The stored record, or `undefined` when the text is not a record this code wrote. */
+export function decodeCompact(json: string, times: RecordTimes): SessionRecord | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const c = value as Partial<Record<keyof CompactRecord, unknown>>;
+  if (typeof c.u !== 'string' || !stringArray(c.r) || typeof c.x !== 'number' || typeof c.n !== 'number' || typeof c.k !== 'string') {
+    return undefined;
+  }
+  const record: SessionRecord = {
+    sub: c.u,
+    roles: c.r,
+    accessTokenExpiresAt: c.x,
+    createdAt: c.n,
+    lastSeenAt: times.lastSeenAt,
+    idleExpiresAt: times.idleExpiresAt,
+    absoluteExpiresAt: times.absoluteExpiresAt,
+    sealedTokens: c.k,
+  };
+  if (typeof c.d === 'string') record.sid = c.d;
+  if (typeof c.t === 'string') record.tid = c.t;
+  if (typeof c.s === 'string') record.scope = c.s;
+  if (stringArray(c.m)) record.amr = c.m;
+  if (typeof c.c === 'string') record.acr = c.c;
+  return record;
+}
+
+/** Oldest first, so listings are stable across stores. */
+export function byCreation(a: { key: string; record: SessionRecord }, b: { key: string; record: SessionRecord }): number {
+  return a.record.createdAt - b.record.createdAt || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+}

@@ -1,0 +1,77 @@
+/**
+ * A three-node Redis Cluster (masters only) on free loopback ports, in temporary directories.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { portIsFree, sleep, startRedisServer, type RedisServer } from './redis-server.js';
+
+export interface RedisCluster {
+  nodes: Array<{ host: string; port: number }>;
+  dispose(): Promise<void>;
+}
+
+export function redisClusterAvailable(): boolean {
+  const ok = (cmd: string) => spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
+  return ok('redis-server') && ok('redis-cli');
+}
+
+/** A port P where both P and the cluster bus port P + 10000 are free. */
+async function clusterPort(taken: Set<number>): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 30_000);
+    if (taken.has(port) || taken.has(port + 10_000) || taken.has(port - 10_000)) continue;
+    if ((await portIsFree(port)) && (await portIsFree(port + 10_000))) {
+      taken.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free port pair for a cluster node');
+}
+
+function redisCli(args: string[]): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('redis-cli', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => resolve({ code: code ?? 1, output }));
+  });
+}
+
+export async function startRedisCluster(size = 3): Promise<RedisCluster> {
+  const taken = new Set<number>();
+  const servers: RedisServer[] = [];
+  const dirs: string[] = [];
+  const dispose = async () => {
+    await Promise.all(servers.map((server) => server.stop().catch(() => undefined)));
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  };
+  try {
+    for (let i = 0; i < size; i++) {
+      const dir = await mkdtemp(join(tmpdir(), 'tessera-redis-cluster-'));
+      dirs.push(dir);
+      const port = await clusterPort(taken);
+      servers.push(
+        await startRedisServer({ port, dir, args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'] }),
+      );
+    }
+    const addresses = servers.map((server) => `127.0.0.1:${server.port}`);
+    const created = await redisCli(['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes']);
+    if (created.code !== 0) throw new Error(`redis-cli --cluster create failed: ${created.output}`);
+    const deadline = Date.now() + 20_000;
+    for (const server of servers) {
+      for (;;) {
+        const info = await redisCli(['-p', String(server.port), 'cluster', 'info']);
+        if (info.output.includes('cluster_state:ok')) break;
+        if (Date.now() > deadline) throw new Error(`cluster did not become ok: ${info.output}`);
+        await sleep(100);
+      }
+    }
+    return { nodes: servers.map((server) => ({ host: '127.0.0.1', port: server.port })), dispose };
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+}

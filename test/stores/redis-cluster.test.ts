@@ -1,0 +1,38 @@
+import { strict as assert } from 'node:assert';
+import { randomBytes } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+import { Cluster } from 'ioredis';
+import { redisStore } from '../../src/stores/redis.js';
+import { redisClusterAvailable, startRedisCluster } from '../helpers/redis-cluster.js';
+import { skipOrFail } from '../helpers/redis-server.js';
+import { randomId, randomKey, sampleRecord, testStore } from './conformance.js';
+
+const cluster = redisClusterAvailable() ? await startRedisCluster() : skipOrFail('redis-server or redis-cli is not on PATH');
+const prefix = `tessera-test-${randomBytes(6).toString('hex')}:`;
+
+after(async () => {
+  if ('dispose' in cluster) await cluster.dispose();
+});
+
+testStore('redis-cluster', async () => ('skip' in cluster ? cluster : redisStore({ nodes: cluster.nodes }, { prefix })), { sharedBackend: true });
+
+describe('redis-cluster store across nodes', { skip: 'skip' in cluster ? cluster.skip : false }, () => {
+  it("deletes and lists a user's sessions when they live on different nodes", async () => {
+    assert.ok('nodes' in cluster);
+    const store = redisStore({ nodes: cluster.nodes }, { prefix: `${prefix}spread:` });
+    const admin = new Cluster(cluster.nodes);
+    try {
+      const sub = `user-${randomId()}`;
+      const keys = Array.from({ length: 30 }, () => randomKey());
+      for (const key of keys) await store.set(key, sampleRecord({ sub, sid: `sid-${randomId()}` }), 60_000);
+      const perNode = await Promise.all(admin.nodes('master').map((node) => node.dbsize()));
+      assert.ok(perNode.filter((n) => n > 0).length >= 2, `keys on more than one node: ${perNode.join(', ')}`);
+      assert.equal((await store.listByUser(sub)).length, 30);
+      assert.equal(await store.deleteByUser(sub), 30);
+      for (const key of keys) assert.equal(await store.get(key), undefined);
+    } finally {
+      await store.close();
+      await admin.quit();
+    }
+  });
+});
