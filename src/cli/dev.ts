@@ -10,8 +10,7 @@ import { onShutdown } from './command.js';
  * embedded defaults (SQLite under `.tessera/`). `TESSERA_UPSTREAM` replaces the demo app.
  */
 export async function runDev(configFile?: string): Promise<number> {
-  const idpPort = Number(process.env.TESSERA_DEV_IDP_PORT ?? 4000);
-  const idp = await startDevIdp({ port: idpPort, quiet: true });
+  const idp = await startDevIdp({ quiet: true });
   const demo = process.env.TESSERA_UPSTREAM ? undefined : await startDemoApp();
   const config = loadConfig(process.env, configFile, {
     TESSERA_ISSUER: process.env.TESSERA_ISSUER ?? idp.issuer,
