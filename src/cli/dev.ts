@@ -10,7 +10,7 @@ import { onShutdown } from './command.js';
  * embedded defaults (SQLite under `.tessera/`). `TESSERA_UPSTREAM` replaces the demo app.
  */
 export async function runDev(configFile?: string): Promise<number> {
-  const idp = await startDevIdp({ quiet: true });
+  const idp = await startDevIdp({ quiet: true, dataDir: process.env.TESSERA_DATA_DIR });
   const demo = process.env.TESSERA_UPSTREAM ? undefined : await startDemoApp();
   const config = loadConfig(process.env, configFile, {
     TESSERA_ISSUER: process.env.TESSERA_ISSUER ?? idp.issuer,

@@ -26,7 +26,7 @@ export async function startDemoApp(port = 0): Promise<{ url: string; server: Ser
 
 function demoPage(sub: string, roles: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Tessera demo</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:3rem auto;padding:0 1rem}dt{font-weight:600}pre{background:#f4f4f4;padding:.6rem;overflow:auto}</style></head>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:3rem auto;padding:0 1rem}dt{font-weight:600}pre{background:#f4f4f4;padding:.6rem;white-space:pre-wrap;word-break:break-all}</style></head>
 <body><h1>Signed in as <span id="user">${escapeHtml(sub)}</span></h1>
 <p>This page is served by a demo app behind the Tessera gateway. The app knows the user only from the headers the gateway adds.</p>
 <dl><dt>Roles</dt><dd id="roles">${escapeHtml(roles) || '(none)'}</dd>

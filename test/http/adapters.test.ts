@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import express from 'express';
+import { startDevIdp, type DevIdp } from '../../src/dev-idp/index.js';
+import { tesseraExpress } from '../../src/http/express.js';
+import { tesseraMiddleware, type RequestWithSession } from '../../src/http/node.js';
+import { generateKeyEntry } from '../../src/keys/index.js';
+import { memoryStore } from '../../src/stores/index.js';
+import { createTessera, type Tessera } from '../../src/tessera.js';
+import { Browser } from '../helpers/browser.js';
+import { closeServer, listen } from '../helpers/stack.js';
+
+async function serve(makeHandler: (tessera: Tessera) => Parameters<typeof createServer>[1], idp: DevIdp) {
+  const server = createServer();
+  const port = Number(new URL(await listen(server, 0)).port);
+  const url = `http://localhost:${port}`;
+  const tessera = createTessera({
+    publicUrl: url, issuer: idp.issuer, discoveryUrl: idp.discoveryUrl, clientId: 'tessera-dev',
+    clientSecret: 'tessera-dev-secret', keys: generateKeyEntry(),
+  }, { store: memoryStore() });
+  server.on('request', makeHandler(tessera)!);
+  return { url, server, tessera };
+}
+
+describe('framework adapters', () => {
+  let idp: DevIdp;
+  const servers: Server[] = [];
+  before(async () => { idp = await startDevIdp({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'tessera-adapters-')), quiet: true }); });
+  after(async () => { for (const s of servers) await closeServer(s); await idp.close(); });
+
+  test('Express: /auth/* is served, req.tessera carries the session, anonymous pages redirect and APIs get 401', async () => {
+    const { url, server } = await serve((tessera) => {
+      const app = express();
+      app.use(tesseraExpress(tessera));
+      app.get('/whoami', (req, res) => { res.json({ sub: (req as RequestWithSession).tessera?.sub, roles: (req as RequestWithSession).tessera?.roles }); });
+      return app;
+    }, idp);
+    servers.push(server);
+    const anonymous = await fetch(`${url}/whoami`, { headers: { accept: 'application/json' } });
+    assert.equal(anonymous.status, 401);
+    assert.equal((await anonymous.json()).error, 'login_required');
+    const browser = new Browser();
+    assert.equal((await browser.request(`${url}/whoami`)).status, 302);
+    const page = await browser.signIn(`${url}/auth/login?returnTo=/whoami`, { username: 'bob', password: 'bob' });
+    assert.deepEqual(JSON.parse(page.text), { sub: 'bob', roles: ['user'] });
+  });
+
+  test('node:http: the middleware calls next() only with a session; required:false lets anonymous requests through', async () => {
+    let strict = true;
+    const { url, server } = await serve((tessera) => {
+      const required = tesseraMiddleware(tessera);
+      const optional = tesseraMiddleware(tessera, { required: false });
+      return (req, res) => {
+        const next = () => res.writeHead(200, { 'content-type': 'text/plain' }).end(`user=${(req as RequestWithSession).tessera?.sub ?? 'anonymous'}`);
+        void (strict ? required : optional)(req, res, next);
+      };
+    }, idp);
+    servers.push(server);
+    const browser = new Browser();
+    assert.equal((await browser.request(`${url}/`)).status, 302);
+    strict = false;
+    assert.equal((await browser.request(`${url}/`)).text, 'user=anonymous');
+    strict = true;
+    const page = await browser.signIn(`${url}/auth/login`, { username: 'alice', password: 'alice' });
+    assert.equal(page.text, 'user=alice');
+  });
+});
