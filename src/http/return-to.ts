@@ -7,6 +7,7 @@ export function safeReturnTo(value: unknown, fallback = '/'): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 2048) return fallback;
   if (!value.startsWith('/')) return fallback;
   // Control characters, whitespace and backslashes have no place in a path we redirect to.
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is rejected
   if (/[\u0000-\u0020\u007f-\u009f\\]/.test(value)) return fallback;
   if (value.startsWith('//')) return fallback;
   let decoded = value;
@@ -16,6 +17,7 @@ export function safeReturnTo(value: unknown, fallback = '/'): string {
       const next = decodeURIComponent(decoded);
       if (next === decoded) break;
       decoded = next;
+      // eslint-disable-next-line no-control-regex -- as above
       if (decoded.startsWith('//') || decoded.startsWith('/\\') || /[\u0000-\u001f\u007f\\]/.test(decoded)) return fallback;
     }
   } catch {

@@ -15,7 +15,7 @@ describe('login through the gateway', () => {
   });
 
   test('an API request without a session gets 401 JSON with the login URL, never a redirect to the IdP', async () => {
-    for (const headers of [{ accept: 'application/json' }, { 'sec-fetch-mode': 'cors' }, { 'x-requested-with': 'XMLHttpRequest' }]) {
+    for (const headers of [{ accept: 'application/json' }, { 'sec-fetch-mode': 'cors' }, { 'x-requested-with': 'XMLHttpRequest' }] as Record<string, string>[]) {
       const response = await fetch(`${stack.url}/api/data`, { headers, redirect: 'manual' });
       assert.equal(response.status, 401);
       assert.deepEqual(await response.json(), { error: 'login_required', login_url: '/auth/login?returnTo=%2Fapi%2Fdata' });
