@@ -10,11 +10,23 @@ import { freePort } from './ports.js';
 const entry = fileURLToPath(new URL('./cli-entry.ts', import.meta.url));
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
+export interface DevStack {
+  url: string;
+  port: number;
+  idpPort: number;
+  idpUrl: string;
+  /** The folder it runs in (its `.tessera/` holds the SQLite store and the IdP state). */
+  cwd: string;
+  output(): string;
+  child: ChildProcess;
+  close(): Promise<void>;
+}
+
 /** `tessera dev` (what `npm start` runs) in a child process, in a fresh folder, on free ports. */
-export async function startDevStack(env: NodeJS.ProcessEnv = {}): Promise<{ url: string; idpUrl: string; output(): string; child: ChildProcess; close(): Promise<void> }> {
-  const cwd = mkdtempSync(join(tmpdir(), 'tessera-dev-'));
-  const port = await freePort();
-  const idpPort = await freePort();
+export async function startDevStack(env: NodeJS.ProcessEnv = {}, options: { cwd?: string; port?: number; idpPort?: number; keepFolder?: boolean } = {}): Promise<DevStack> {
+  const cwd = options.cwd ?? mkdtempSync(join(tmpdir(), 'tessera-dev-'));
+  const port = options.port ?? await freePort();
+  const idpPort = options.idpPort ?? await freePort();
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TESSERA_')));
   const child = spawn(process.execPath, ['--import', tsx, entry, 'dev'], {
     cwd,
@@ -35,6 +47,9 @@ export async function startDevStack(env: NodeJS.ProcessEnv = {}): Promise<{ url:
   }
   return {
     url,
+    port,
+    idpPort,
+    cwd,
     idpUrl: `http://localhost:${idpPort}`,
     output: () => output,
     child,
@@ -45,7 +60,7 @@ export async function startDevStack(env: NodeJS.ProcessEnv = {}): Promise<{ url:
         await Promise.race([exited, sleep(5000)]);
         if (child.exitCode === null) child.kill('SIGKILL');
       }
-      rmSync(cwd, { recursive: true, force: true });
+      if (!options.keepFolder) rmSync(cwd, { recursive: true, force: true });
     },
   };
 }

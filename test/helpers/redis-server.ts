@@ -21,17 +21,9 @@ export function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** A port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+import { freePort } from './ports.js';
+
+export { freePort };
 
 /** Sends PING over a raw socket; true when a Redis answers +PONG (or asks for auth). */
 export function pingRedis(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
