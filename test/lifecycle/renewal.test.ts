@@ -133,4 +133,24 @@ describe('step-up and logout', () => {
     const again = await browser.navigate(`${stack.url}/auth/login`);
     assert.ok(parseForms(again.text, again.url).some((f) => 'password' in f.fields));
   });
+
+  test('with TESSERA_END_SESSION, sign out continues to the IdP end-session endpoint and comes back to the post-logout path', async () => {
+    await stack.restart({ endSession: true, logoutApiUrl: '' });
+    try {
+      const browser = stack.browser();
+      await stack.login(browser);
+      const out = await browser.request(`${stack.url}/auth/logout`, { method: 'POST', headers: { origin: stack.url } });
+      assert.equal(out.status, 303);
+      const location = new URL(out.headers.get('location')!);
+      assert.equal(location.origin + location.pathname, `${stack.idp.url}/cis/oidc/session/end`);
+      assert.ok(location.searchParams.get('id_token_hint'));
+      assert.equal(location.searchParams.get('post_logout_redirect_uri'), `${stack.url}/`);
+      const back = await browser.follow(location.href, { stopAt: (u) => u.href === `${stack.url}/` });
+      assert.ok(back.stopped, `back at the app, not ${back.url}`);
+      const again = await browser.navigate(`${stack.url}/auth/login`);
+      assert.ok(parseForms(again.text, again.url).some((f) => 'password' in f.fields), 'the IdP session ended');
+    } finally {
+      await stack.restart();
+    }
+  });
 });

@@ -6,6 +6,9 @@ import type { RouteContext } from '../context.js';
 import { redirect } from '../responses.js';
 import { failure, problem } from './errors.js';
 
+/** openid-client codes that mean the IdP did not answer properly (→ 503), not that the response was bad. */
+const unreachableCodes = new Set(['OAUTH_TIMEOUT', 'OAUTH_ABORT', 'OAUTH_RESPONSE_IS_NOT_CONFORM', 'OAUTH_RESPONSE_IS_NOT_JSON']);
+
 /** Errors from a `prompt=none` attempt that mean "the user has to sign in interactively". */
 const interactiveNeeded = new Set(['login_required', 'interaction_required', 'consent_required', 'account_selection_required']);
 
@@ -71,8 +74,10 @@ export async function callback(ctx: RouteContext, request: Request, url: URL): P
     if (err instanceof client.AuthorizationResponseError) {
       return reject(400, 'idp_error', 'Sign-in failed', `The identity provider answered "${err.error}".`, cookies);
     }
-    if (err instanceof client.ClientError && err.code !== undefined && !/timeout|fetch/i.test(err.message)) {
-      return reject(400, 'invalid_response', 'Sign-in failed', `The sign-in response failed validation: ${err.message}`, cookies);
+    if (err instanceof client.ClientError && err.code !== undefined && !unreachableCodes.has(err.code)) {
+      // openid-client's own message is generic ("unexpected JWT claim value"); its cause names the field.
+      const detail = err.cause instanceof Error && err.cause.message ? err.cause.message : err.message;
+      return reject(400, 'invalid_response', 'Sign-in failed', `The sign-in response failed validation: ${detail}`, cookies);
     }
     if (isTesseraError(err)) return failure(request, err, cookies);
     logger.warn('code exchange failed', { error: (err as Error).message });
