@@ -5,6 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import express from 'express';
+import Fastify from 'fastify';
+import { Hono } from 'hono';
+import { tesseraFastify } from '../../src/http/fastify.js';
+import { tesseraHono, type TesseraVariables } from '../../src/http/hono.js';
+import { toRequest, writeResponse } from '../../src/http/node-bridge.js';
+import { freePort } from '../helpers/ports.js';
 import { startDevIdp, type DevIdp } from '../../src/dev-idp/index.js';
 import { tesseraExpress } from '../../src/http/express.js';
 import { tesseraMiddleware, type RequestWithSession } from '../../src/http/node.js';
@@ -67,5 +73,50 @@ describe('framework adapters', () => {
     strict = true;
     const page = await browser.signIn(`${url}/auth/login`, { username: 'alice', password: 'alice' });
     assert.equal(page.text, 'user=alice');
+  });
+
+  test('Hono: /auth/* is served from the Web Request, c.get("tessera") carries the session, APIs get 401', async () => {
+    const { url, server } = await serve((tessera) => {
+      const app = new Hono<{ Variables: TesseraVariables }>();
+      app.use(tesseraHono(tessera));
+      app.get('/whoami', (c) => c.json({ sub: c.get('tessera')?.sub }));
+      return (req, res) => void app.fetch(toRequest(req, tessera.config.publicUrl)).then((r) => writeResponse(res, r));
+    }, idp);
+    servers.push(server);
+    const anonymous = await fetch(`${url}/whoami`, { headers: { accept: 'application/json' } });
+    assert.equal(anonymous.status, 401);
+    assert.equal((await anonymous.json()).login_url, '/auth/login?returnTo=%2Fwhoami');
+    const browser = new Browser();
+    assert.equal((await browser.request(`${url}/whoami`)).headers.get('location'), '/auth/login?returnTo=%2Fwhoami');
+    const page = await browser.signIn(`${url}/auth/login?returnTo=/whoami`, { username: 'alice', password: 'alice' });
+    assert.deepEqual(JSON.parse(page.text), { sub: 'alice' });
+  });
+
+  test('Fastify: the plugin answers /auth/* before body parsing and sets request.tessera', async () => {
+    const port = await freePort();
+    const url = `http://localhost:${port}`;
+    const tessera = createTessera({
+      publicUrl: url, issuer: idp.issuer, discoveryUrl: idp.discoveryUrl, clientId: 'tessera-dev',
+      clientSecret: 'tessera-dev-secret', keys: generateKeyEntry(),
+    }, { store: memoryStore() });
+    const app = Fastify();
+    await app.register(tesseraFastify(tessera));
+    app.get('/whoami', async (request) => ({ sub: request.tessera?.sub }));
+    await app.listen({ port, host: '127.0.0.1' });
+    try {
+      const anonymous = await fetch(`${url}/whoami`, { headers: { accept: 'application/json' } });
+      assert.equal(anonymous.status, 401);
+      const browser = new Browser();
+      assert.equal((await browser.request(`${url}/whoami`)).status, 302);
+      const page = await browser.signIn(`${url}/auth/login?returnTo=/whoami`, { username: 'bob', password: 'bob' });
+      assert.deepEqual(JSON.parse(page.text), { sub: 'bob' });
+      const form = await browser.request(`${url}/auth/logout`);
+      assert.equal(form.status, 200);
+      const out = await browser.request(`${url}/auth/logout`, { method: 'POST', headers: { origin: url } });
+      assert.equal(out.status, 303);
+      assert.equal((await browser.request(`${url}/whoami`)).status, 302);
+    } finally {
+      await app.close();
+    }
   });
 });
