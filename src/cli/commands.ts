@@ -3,7 +3,7 @@ import { generateKeyEntry } from '../keys/index.js';
 import { startDevIdp } from '../dev-idp/index.js';
 import { startGateway } from '../gateway/server.js';
 import { createTessera } from '../tessera.js';
-import { openStore } from '../stores/index.js';
+import { describeStore, migrateStore, openStore, parseStoreSpec } from '../stores/index.js';
 import { sessionRefFor } from '../session/ids.js';
 import { onShutdown, UsageError, type Command } from './command.js';
 import { runDev } from './dev.js';
@@ -57,6 +57,7 @@ export const commands: Command[] = [
     options: configOption,
     async run(values) {
       const config = loadConfig(process.env, configFile(values));
+      parseStoreSpec(config.store); // the store URL is checked here, not by the settings schema
       console.log(JSON.stringify(describeConfig(config), null, 2));
       console.log('configuration ok');
     },
@@ -70,6 +71,19 @@ export const commands: Command[] = [
     async run(_values, positionals) {
       if (positionals.length !== 1 || positionals[0] !== 'generate') throw new UsageError('expected: tessera keys generate');
       console.log(`TESSERA_KEYS=${generateKeyEntry()}`);
+    },
+  },
+  {
+    name: 'store',
+    summary: 'store migrate: create what the store named by TESSERA_STORE needs (PostgreSQL tables and indexes, the SQLite file). Idempotent; Redis and memory need nothing.',
+    usage: 'tessera store migrate',
+    options: {},
+    positionals: ['migrate'],
+    async run(_values, positionals) {
+      if (positionals.length !== 1 || positionals[0] !== 'migrate') throw new UsageError('expected: tessera store migrate');
+      const spec = process.env.TESSERA_STORE || 'sqlite:./.tessera/sessions.db';
+      console.log(`migrating ${describeStore(spec)} …`);
+      console.log(`store ready: ${await migrateStore(spec)}`);
     },
   },
   {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { TesseraError } from '../errors.js';
+import { describeStore } from '../stores/open.js';
 import {
   deriveConfig, optionsSchema, optionToSetting, secretOptions, settingNames,
   type SettingName, type TesseraConfig, type TesseraOptionsInput,
@@ -62,7 +63,7 @@ export function describeConfig(config: TesseraConfig): Record<string, unknown> {
     if (value === undefined) continue;
     out[key] = secretOptions.has(key as never) ? mask(String(value)) : value;
   }
-  if (typeof out.store === 'string') out.store = out.store.replace(/\/\/([^:/@]*):([^@]*)@/, '//$1:****@');
+  if (typeof out.store === 'string') out.store = describeStore(out.store); // also ?password=…
   return out;
 }
 

@@ -4,6 +4,7 @@ import type { Tessera } from '../tessera.js';
 import { isApiRequest } from './request-kind.js';
 import { toRequest, writeResponse } from './node-bridge.js';
 import { isTesseraError } from '../errors.js';
+import { messagePage } from './pages.js';
 
 export interface MiddlewareOptions {
   /** When false, anonymous requests pass through with no `tessera` field. Default true. */
@@ -60,13 +61,24 @@ export function denyAnonymous(req: IncomingMessage, res: ServerResponse, loginUr
   res.writeHead(302, headers).end();
 }
 
-/** A store or IdP outage: a clear 503, never a 401 that would look like a logout. */
+const unavailableMessage = 'The session store is not answering right now. Please try again in a moment.';
+
+/**
+ * A store outage: a clear 503 (the same page or JSON the `/auth/*` routes give), never a 401 that
+ * would look like a logout, and the cookie is left alone.
+ */
 export function unavailable(req: IncomingMessage, res: ServerResponse): void {
-  const api = isApiRequest((name) => header(req, name));
-  res.writeHead(503, { 'cache-control': 'no-store', 'retry-after': '5', 'content-type': api ? 'application/json' : 'text/plain; charset=utf-8' })
-    .end(api
-      ? JSON.stringify({ error: 'temporarily_unavailable', error_description: 'The session store is not answering right now. Please try again in a moment.' })
-      : 'The session store is not answering right now. Please try again in a moment.\n');
+  const headers = { 'cache-control': 'no-store', 'retry-after': '5', 'x-content-type-options': 'nosniff' };
+  if (isApiRequest((name) => header(req, name))) {
+    res.writeHead(503, { ...headers, 'content-type': 'application/json' })
+      .end(JSON.stringify({ error: 'temporarily_unavailable', error_description: unavailableMessage }));
+    return;
+  }
+  res.writeHead(503, {
+    ...headers,
+    'content-type': 'text/html; charset=utf-8',
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+  }).end(messagePage('Temporarily unavailable', unavailableMessage));
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

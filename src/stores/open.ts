@@ -10,28 +10,33 @@ import type { SessionStore } from './types.js';
 export type StoreSpec =
   | { kind: 'memory' }
   | { kind: 'sqlite'; path: string }
-  | { kind: 'redis'; url: string }
-  | { kind: 'redis-cluster'; nodes: RedisNode[]; username?: string; password?: string }
-  | { kind: 'redis-sentinel'; sentinels: RedisNode[]; name: string; password?: string }
-  | { kind: 'postgres'; connectionString: string };
+  | { kind: 'redis'; url: string; prefix?: string }
+  | { kind: 'redis-cluster'; nodes: RedisNode[]; username?: string; password?: string; prefix?: string }
+  | { kind: 'redis-sentinel'; sentinels: RedisNode[]; name: string; password?: string; prefix?: string }
+  | { kind: 'postgres'; connectionString: string; table?: string };
 
 export interface OpenStoreOptions {
   /** Base of relative SQLite paths. Default `process.cwd()`. */
   cwd?: string;
-  /** Redis key prefix. Default `tessera:`. */
+  /** Redis key prefix. Default: the URL's `?prefix=`, else `tessera:`. */
   prefix?: string;
-  /** Postgres table. Default `tessera_sessions`. */
+  /** Postgres table. Default: the URL's `?table=`, else `tessera_sessions`. */
   table?: string;
 }
 
 const accepted = [
   'memory:',
   'sqlite:./path/to/sessions.db (relative to the working directory) or sqlite:/absolute/path.db',
-  'redis://[user:password@]host[:port][/db] or rediss://… (TLS)',
-  'redis-cluster://[user:password@]host1:port1,host2:port2,…',
-  'redis-sentinel://[:password@]host1:port1,host2:port2,…/mastername',
-  'postgres://user:password@host[:port]/database or postgresql://…',
+  'redis://[user:password@]host[:port][/db][?prefix=app:] or rediss://… (TLS)',
+  'redis-cluster://[user:password@]host1:port1,host2:port2,…[?prefix=app:]',
+  'redis-sentinel://[:password@]host1:port1,host2:port2,…/mastername[?prefix=app:]',
+  'postgres://user:password@host[:port]/database[?table=name] or postgresql://…',
 ];
+
+/** Redis key prefixes: printable, no spaces, so keys stay readable in `redis-cli`. */
+const prefixPattern = /^[A-Za-z0-9_:.{}-]{1,64}$/;
+/** The same rule `postgresStore` applies to its `table` option (optionally schema-qualified). */
+const tablePattern = /^[A-Za-z_][A-Za-z0-9_]{0,42}(?:\.[A-Za-z_][A-Za-z0-9_]{0,42})?$/;
 
 function invalid(spec: string, reason: string): TesseraError {
   return new TesseraError(
@@ -74,6 +79,32 @@ function parseNodes(spec: string, hosts: string, defaultPort: number): RedisNode
   return hosts.split(',').map((part) => parseHostPort(spec, part.trim(), defaultPort));
 }
 
+/** Splits off the query of a multi-host form; only `prefix` is understood there. */
+function splitQuery(spec: string): { base: string; prefix?: string } {
+  const question = spec.indexOf('?');
+  if (question === -1) return { base: spec };
+  const params = new URLSearchParams(spec.slice(question + 1));
+  for (const name of params.keys()) {
+    if (name !== 'prefix') throw invalid(spec, `unknown parameter "${name}" (only prefix is accepted)`);
+  }
+  const prefix = params.get('prefix');
+  return { base: spec.slice(0, question), ...(prefix === null ? {} : { prefix: checkPrefix(spec, prefix) }) };
+}
+
+function checkPrefix(spec: string, prefix: string): string {
+  if (!prefixPattern.test(prefix)) throw invalid(spec, `prefix ${JSON.stringify(prefix)} must be 1-64 characters from A-Z a-z 0-9 _ : . { } -`);
+  return prefix;
+}
+
+/** Removes one query parameter from a URL, returning its value (the other parameters stay). */
+function takeParameter(url: URL, name: string): string | undefined {
+  if (!url.searchParams.has(name)) return undefined;
+  const values = url.searchParams.getAll(name);
+  url.searchParams.delete(name);
+  if (url.search === '?') url.search = '';
+  return values[values.length - 1];
+}
+
 function parseUrl(spec: string): URL {
   try {
     return new URL(spec);
@@ -104,31 +135,42 @@ export function parseStoreSpec(spec: string, options: { cwd?: string } = {}): St
       if (url.hostname === '') throw invalid(spec, 'no host given');
       const db = url.pathname.replace(/^\//, '');
       if (db !== '' && !/^\d{1,2}$/.test(db)) throw invalid(spec, `"/${db}" is not a database number`);
-      return { kind: 'redis', url: spec };
+      // `prefix` is Tessera's; the other parameters are ioredis options and stay in the URL.
+      const prefix = takeParameter(url, 'prefix');
+      if (prefix === undefined) return { kind: 'redis', url: spec };
+      return { kind: 'redis', url: url.href, prefix: checkPrefix(spec, prefix) };
     }
     case 'redis-cluster': {
-      const { username, password, hosts, path } = splitAuthority(spec, 'redis-cluster://');
       if (!/^redis-cluster:\/\//i.test(spec)) throw invalid(spec, 'expected redis-cluster://host:port,…');
+      const { base, prefix } = splitQuery(spec);
+      const { username, password, hosts, path } = splitAuthority(base, 'redis-cluster://');
       if (path !== '') throw invalid(spec, 'a cluster URL takes no path (clusters have no database numbers)');
       const out: StoreSpec = { kind: 'redis-cluster', nodes: parseNodes(spec, hosts, 6379) };
       if (username !== undefined) out.username = username;
       if (password !== undefined) out.password = password;
+      if (prefix !== undefined) out.prefix = prefix;
       return out;
     }
     case 'redis-sentinel': {
       if (!/^redis-sentinel:\/\//i.test(spec)) throw invalid(spec, 'expected redis-sentinel://host:port,…/mastername');
-      const { password, hosts, path } = splitAuthority(spec, 'redis-sentinel://');
+      const { base, prefix } = splitQuery(spec);
+      const { password, hosts, path } = splitAuthority(base, 'redis-sentinel://');
       const name = decodeURIComponent(path.replace(/\/$/, ''));
       if (name === '' || name.includes('/')) throw invalid(spec, 'the master name is missing (…/mastername)');
       const out: StoreSpec = { kind: 'redis-sentinel', sentinels: parseNodes(spec, hosts, 26379), name };
       if (password !== undefined) out.password = password;
+      if (prefix !== undefined) out.prefix = prefix;
       return out;
     }
     case 'postgres':
     case 'postgresql': {
       const url = parseUrl(spec);
       if (url.hostname === '' && !url.searchParams.has('host')) throw invalid(spec, 'no host given');
-      return { kind: 'postgres', connectionString: spec };
+      // `table` is Tessera's; the driver would otherwise see it as a connection parameter.
+      const table = takeParameter(url, 'table');
+      if (table === undefined) return { kind: 'postgres', connectionString: spec };
+      if (!tablePattern.test(table)) throw invalid(spec, `table ${JSON.stringify(table)} must be an SQL identifier (letters, digits, _; at most 43), optionally schema.table`);
+      return { kind: 'postgres', connectionString: url.href, table };
     }
     default:
       throw invalid(spec, scheme === undefined ? 'it has no scheme' : `"${scheme}:" is not a known store`);
@@ -138,24 +180,22 @@ export function parseStoreSpec(spec: string, options: { cwd?: string } = {}): St
 /** Opens the store a `TESSERA_STORE` value names. Connections are made lazily, on first use. */
 export function openStore(spec: string, options: OpenStoreOptions = {}): SessionStore {
   const parsed = parseStoreSpec(spec, options);
-  const prefix = options.prefix === undefined ? {} : { prefix: options.prefix };
   switch (parsed.kind) {
     case 'memory':
       return memoryStore();
     case 'sqlite':
       return sqliteStore({ path: parsed.path });
     case 'redis':
-      return redisStore({ url: parsed.url }, prefix);
-    case 'redis-cluster': {
-      const { kind: _, ...connection } = parsed;
-      return redisStore(connection, prefix);
-    }
+    case 'redis-cluster':
     case 'redis-sentinel': {
-      const { kind: _, ...connection } = parsed;
-      return redisStore(connection, prefix);
+      const { kind: _, prefix: fromUrl, ...connection } = parsed;
+      const prefix = options.prefix ?? fromUrl;
+      return redisStore(connection, prefix === undefined ? {} : { prefix });
     }
-    case 'postgres':
-      return postgresStore({ connectionString: parsed.connectionString, ...(options.table === undefined ? {} : { table: options.table }) });
+    case 'postgres': {
+      const table = options.table ?? parsed.table;
+      return postgresStore({ connectionString: parsed.connectionString, ...(table === undefined ? {} : { table }) });
+    }
   }
 }
 

@@ -273,11 +273,25 @@ export function redisStore(connection: RedisConnection, options: RedisStoreOptio
   const subscribe = () => {
     const sub = client instanceof Cluster ? client.duplicate(undefined, { enableOfflineQueue: true }) : client.duplicate({ enableOfflineQueue: true });
     let missed = false;
+    // ioredis re-subscribes after a reconnect only to channels whose SUBSCRIBE once succeeded; when
+    // the first one failed (Redis down at start), subscribe again on every `ready` until one works.
+    let subscription: 'none' | 'pending' | 'done' = 'none';
+    const subscribeOnce = () => {
+      subscription = 'pending';
+      sub.subscribe(channel).then(
+        () => (subscription = 'done'),
+        (err: unknown) => {
+          subscription = 'none';
+          logger.warn('session invalidation subscribe failed; retrying on reconnect', { store: name, error: String(err) });
+        },
+      );
+    };
     sub.on('error', () => (missed = true));
     sub.on('close', () => (missed = true));
     sub.on('ready', () => {
       if (missed) notify(undefined);
       missed = false;
+      if (subscription === 'none' && !closed) subscribeOnce();
     });
     sub.on('message', (_channel: string, message: string) => {
       let keys: unknown;
@@ -288,7 +302,7 @@ export function redisStore(connection: RedisConnection, options: RedisStoreOptio
       }
       if (Array.isArray(keys)) for (const key of keys) if (typeof key === 'string') notify(key);
     });
-    sub.subscribe(channel).catch((err: unknown) => logger.warn('session invalidation subscribe failed', { store: name, error: String(err) }));
+    subscribeOnce();
     return sub;
   };
 

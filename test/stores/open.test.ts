@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isTesseraError } from '../../src/errors.js';
 import { describeStore, migrateStore, openStore, parseStoreSpec } from '../../src/stores/open.js';
-import { freePort } from '../helpers/redis-server.js';
+import { Redis } from 'ioredis';
+import { freePort, skipOrFail, useRedis } from '../helpers/redis-server.js';
 import { randomKey, sampleRecord } from './conformance.js';
 
 describe('TESSERA_STORE parsing', () => {
@@ -35,6 +36,12 @@ describe('TESSERA_STORE parsing', () => {
     ['redis-sentinel://s1:26379/mymaster', { kind: 'redis-sentinel', sentinels: [{ host: 's1', port: 26379 }], name: 'mymaster' }],
     ['postgres://tessera:pw@db:5432/app', { kind: 'postgres', connectionString: 'postgres://tessera:pw@db:5432/app' }],
     ['postgresql://db/app?sslmode=require', { kind: 'postgres', connectionString: 'postgresql://db/app?sslmode=require' }],
+    ['redis://127.0.0.1:6379?prefix=app1:', { kind: 'redis', url: 'redis://127.0.0.1:6379', prefix: 'app1:' }],
+    ['redis://:pw@cache/2?family=6&prefix={app}:', { kind: 'redis', url: 'redis://:pw@cache/2?family=6', prefix: '{app}:' }],
+    ['redis-cluster://node-a:7000,node-b:7001?prefix=app1:', { kind: 'redis-cluster', nodes: [{ host: 'node-a', port: 7000 }, { host: 'node-b', port: 7001 }], prefix: 'app1:' }],
+    ['redis-sentinel://:pw@s1/mymaster?prefix=app1:', { kind: 'redis-sentinel', sentinels: [{ host: 's1', port: 26379 }], name: 'mymaster', password: 'pw', prefix: 'app1:' }],
+    ['postgres://tessera@db/app?table=app1_sessions&sslmode=require', { kind: 'postgres', connectionString: 'postgres://tessera@db/app?sslmode=require', table: 'app1_sessions' }],
+    ['postgres://tessera@db/app?table=auth.sessions', { kind: 'postgres', connectionString: 'postgres://tessera@db/app', table: 'auth.sessions' }],
   ];
   for (const [spec, expected] of cases) {
     it(`reads ${spec}`, () => {
@@ -58,6 +65,11 @@ describe('TESSERA_STORE parsing', () => {
     ['redis-sentinel://s1:26379', /master name is missing/],
     ['redis-sentinel://s1:26379/', /master name is missing/],
     ['postgres://', /no host|not a valid URL/],
+    ['redis://cache?prefix=', /prefix "" must be 1-64 characters/],
+    ['redis://cache?prefix=a%20b', /prefix "a b" must be 1-64 characters/],
+    ['redis-cluster://node-a:7000?db=1', /unknown parameter "db"/],
+    ['redis-sentinel://s1/mymaster?prefix=app:&x=1', /unknown parameter "x"/],
+    ['postgres://db/app?table=drop%20table', /table "drop table" must be an SQL identifier/],
   ];
   for (const [spec, reason] of malformed) {
     it(`refuses ${JSON.stringify(spec)} with ERR_CONFIG_STORE naming TESSERA_STORE and the accepted forms`, () => {
@@ -123,6 +135,25 @@ describe('openStore', () => {
       const store = openStore(spec);
       await assert.rejects(store.ping(), (err) => isTesseraError(err, 'ERR_STORE_UNAVAILABLE') && err.status === 503);
       await store.close();
+    }
+  });
+
+  it('keeps Redis keys under the prefix the URL names', async (t) => {
+    const redis = await useRedis();
+    if ('skip' in redis) return void t.skip(skipOrFail(redis.skip).skip);
+    const prefix = `tessera-open-${randomKey().slice(0, 8)}:`;
+    const store = openStore(`${redis.url}?prefix=${prefix}`);
+    const client = new Redis(redis.url);
+    try {
+      const key = randomKey();
+      await store.set(key, sampleRecord(), 60_000);
+      assert.equal(await client.exists(`${prefix}s:${key}`), 1);
+      assert.equal(await client.exists(`tessera:s:${key}`), 0);
+    } finally {
+      await store.close();
+      for await (const keys of client.scanStream({ match: `${prefix}*` }) as AsyncIterable<string[]>) if (keys.length > 0) await client.del(...keys);
+      client.disconnect();
+      await redis.dispose();
     }
   });
 

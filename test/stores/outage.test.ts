@@ -88,6 +88,32 @@ describe('redis store through an outage', { skip }, () => {
     }
   });
 
+  it('a store that started listening for invalidations while Redis was down hears them once Redis comes up', { timeout: 60_000 }, async () => {
+    const port = await freePort();
+    const listening = redisStore({ url: `redis://127.0.0.1:${port}` });
+    const heard: Array<string | undefined> = [];
+    listening.onInvalidate?.((key) => heard.push(key));
+    await sleep(500); // the first SUBSCRIBE fails: nothing listens yet
+    const server = await startRedisServer({ port });
+    const deleting = redisStore({ url: server.url });
+    try {
+      // Each round deletes a fresh session on the other store until the listener has heard one.
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const key = randomKey();
+        await deleting.set(key, sampleRecord(), minute);
+        await deleting.delete(key);
+        await sleep(200);
+        if (heard.includes(key)) break;
+        if (Date.now() > deadline) throw new Error(`no invalidation heard within 10 s (heard ${JSON.stringify(heard)})`);
+      }
+    } finally {
+      await deleting.close();
+      await listening.close();
+      await server.dispose();
+    }
+  });
+
   it('a store opened while Redis is down rejects quickly and works once Redis comes up', { timeout: 60_000 }, async () => {
     const port = await freePort();
     const store = redisStore({ url: `redis://127.0.0.1:${port}` });

@@ -17,7 +17,9 @@ export function failure(request: Request, err: unknown, cookies: readonly string
   if (isTesseraError(err) && err.status === 503) {
     logger.warn('dependency unavailable', { code: err.code, error: err.message });
     const what = err.code.startsWith('ERR_STORE') ? 'The session store' : 'The identity provider';
-    return problem(request, 503, 'temporarily_unavailable', 'Temporarily unavailable', `${what} is not answering right now. Please try again in a moment.`, cookies);
+    const response = problem(request, 503, 'temporarily_unavailable', 'Temporarily unavailable', `${what} is not answering right now. Please try again in a moment.`, cookies);
+    response.headers.set('retry-after', '5'); // as the gateway's own 503s
+    return response;
   }
   logger.error('request failed', { error: err instanceof Error ? err.stack ?? err.message : String(err) });
   return problem(request, 500, 'server_error', 'Something went wrong', 'The request could not be completed.', cookies);
