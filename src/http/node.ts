@@ -4,7 +4,7 @@ import type { Tessera } from '../tessera.js';
 import { isApiRequest } from './request-kind.js';
 import { toRequest, writeResponse } from './node-bridge.js';
 import { isTesseraError } from '../errors.js';
-import { messagePage } from './pages.js';
+import { loginRequired, storeUnavailable, type Denial } from './denials.js';
 
 export interface MiddlewareOptions {
   /** When false, anonymous requests pass through with no `tessera` field. Default true. */
@@ -50,35 +50,16 @@ export function tesseraMiddleware(tessera: Tessera, options: MiddlewareOptions =
 
 /** The page/API rule for a request without a valid session. */
 export function denyAnonymous(req: IncomingMessage, res: ServerResponse, loginUrl: string, clearCookie: string | undefined): void {
-  const headers: Record<string, string | string[]> = { 'cache-control': 'no-store' };
-  if (clearCookie) headers['set-cookie'] = clearCookie;
-  if (isApiRequest((name) => header(req, name))) {
-    headers['content-type'] = 'application/json';
-    res.writeHead(401, headers).end(JSON.stringify({ error: 'login_required', login_url: loginUrl }));
-    return;
-  }
-  headers.location = loginUrl;
-  res.writeHead(302, headers).end();
+  send(res, loginRequired(isApiRequest((name) => header(req, name)), loginUrl, clearCookie));
 }
 
-const unavailableMessage = 'The session store is not answering right now. Please try again in a moment.';
-
-/**
- * A store outage: a clear 503 (the same page or JSON the `/auth/*` routes give), never a 401 that
- * would look like a logout, and the cookie is left alone.
- */
+/** A store outage: a clear 503, never a 401 that would look like a logout. */
 export function unavailable(req: IncomingMessage, res: ServerResponse): void {
-  const headers = { 'cache-control': 'no-store', 'retry-after': '5', 'x-content-type-options': 'nosniff' };
-  if (isApiRequest((name) => header(req, name))) {
-    res.writeHead(503, { ...headers, 'content-type': 'application/json' })
-      .end(JSON.stringify({ error: 'temporarily_unavailable', error_description: unavailableMessage }));
-    return;
-  }
-  res.writeHead(503, {
-    ...headers,
-    'content-type': 'text/html; charset=utf-8',
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
-  }).end(messagePage('Temporarily unavailable', unavailableMessage));
+  send(res, storeUnavailable(isApiRequest((name) => header(req, name))));
+}
+
+function send(res: ServerResponse, denial: Denial): void {
+  res.writeHead(denial.status, denial.headers).end(denial.body);
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
