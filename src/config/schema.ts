@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeReturnTo } from '../http/return-to.js';
 import { parseDuration } from './duration.js';
 import { mosaicDiscoveryPath, mosaicLogoutUrlFor, mosaicRegions, type MosaicRegion } from './mosaic.js';
 
@@ -68,7 +69,8 @@ const httpUrl = z.string().trim().refine((v) => {
 }, 'expected an absolute http(s) URL');
 const port = z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)], { error: 'expected a port number 0-65535' })
   .pipe(z.number().int().min(0, 'expected a port number 0-65535').max(65535, 'expected a port number 0-65535'));
-const relativePath = z.string().regex(/^\/(?![/\\])[^\s\\]*$/, 'expected a same-origin path starting with a single "/"');
+// The same rule as `returnTo`: the path must come back unchanged from safeReturnTo.
+const relativePath = z.string().refine((v) => safeReturnTo(v, '') === v, 'expected a same-origin path starting with a single "/" (no host, backslash, control character or encoded slash)');
 
 const allowedAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 

@@ -41,6 +41,9 @@ export async function writeResponse(res: ServerResponse, response: Response): Pr
   });
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) headers['set-cookie'] = cookies;
+  // A request body left unread (refused early, or cut at the limit) leaves the connection unfit
+  // for the client's next request on it: close it with this response.
+  if (!res.req.complete) headers.connection = 'close';
   res.writeHead(response.status, headers);
   if (response.body === null) {
     res.end();

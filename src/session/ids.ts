@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 const sessionIdPattern = /^[A-Za-z0-9_-]{43}$/;
 
@@ -14,7 +14,7 @@ export function isSessionIdFormat(value: string): boolean {
 
 /** The store key: SHA-256 of the id, so a store dump yields no usable cookie. */
 export function storeKeyFor(sessionId: string): string {
-  return createHash('sha256').update(sessionId).digest('base64url');
+  return hash('sha256', sessionId, 'base64url');
 }
 
 /**
@@ -22,5 +22,5 @@ export function storeKeyFor(sessionId: string): string {
  * key (one more hash), so it identifies a session without being a key or a cookie.
  */
 export function sessionRefFor(storeKey: string): string {
-  return createHash('sha256').update(`ref:${storeKey}`).digest('base64url').slice(0, 22);
+  return hash('sha256', `ref:${storeKey}`, 'base64url').slice(0, 22);
 }
