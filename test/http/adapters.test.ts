@@ -80,7 +80,7 @@ describe('framework adapters', () => {
       const app = new Hono<{ Variables: TesseraVariables }>();
       app.use(tesseraHono(tessera));
       app.get('/whoami', (c) => c.json({ sub: c.get('tessera')?.sub }));
-      return (req, res) => void app.fetch(toRequest(req, tessera.config.publicUrl)).then((r) => writeResponse(res, r));
+      return (req, res) => void Promise.resolve(app.fetch(toRequest(req, tessera.config.publicUrl))).then((r) => writeResponse(res, r));
     }, idp);
     servers.push(server);
     const anonymous = await fetch(`${url}/whoami`, { headers: { accept: 'application/json' } });
