@@ -19,13 +19,18 @@ const maxBodyBytes = 10 * 1024 * 1024;
  * other request — when authenticated — proxied to the upstream with identity headers.
  */
 export function createGatewayHandler(tessera: Tessera, upstream: string) {
-  const proxy = new UpstreamProxy(upstream);
+  const proxy = new UpstreamProxy(upstream, 128, maxBodyBytes);
   const cookieName = tessera.sessions.cookieName;
   const isTesseraCookie = (name: string) => name === cookieName || name.startsWith('tessera-txn-') || name.startsWith('__Host-tessera');
   const relay = tessera.config.tokenRelay;
 
   async function handler(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
+    // Only origin-form targets: an absolute-form (`GET http://other.example/ HTTP/1.1`) or `*`
+    // target is never passed on, so nothing the client writes can name another host upstream.
+    if (url.charCodeAt(0) !== 47 /* "/" */) {
+      return void res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', connection: 'close' }).end('Bad request target.\n');
+    }
     try {
       if (url.startsWith('/auth/')) {
         const response = await tessera.handle(toRequest(req, tessera.config.publicUrl));
@@ -38,11 +43,11 @@ export function createGatewayHandler(tessera: Tessera, upstream: string) {
       }
       if (url === '/metrics') return void res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(tessera.metrics());
 
-      const length = Number(req.headers['content-length'] ?? 0);
-      if (length > maxBodyBytes) {
+      const { cookie, contentLength } = readRequestHeaders(req.rawHeaders);
+      if (Number(contentLength ?? 0) > maxBodyBytes) {
         return void res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end('Request body too large.\n');
       }
-      const result = await tessera.authenticate(req.headers.cookie);
+      const result = await tessera.authenticate(cookie);
       if (!result.authenticated) return denyAnonymous(req, res, tessera.loginUrl(url, result.renew), result.clearCookie);
       const session = result.session;
       const accessToken = relay ? (await tessera.tokens(result.storeKey))?.access_token : undefined;
@@ -55,6 +60,25 @@ export function createGatewayHandler(tessera: Tessera, upstream: string) {
     }
   }
   return { handler, close: () => proxy.close() };
+}
+
+/**
+ * The two request headers the hot path needs, from `rawHeaders` in one pass: building `req.headers`
+ * costs more than the whole session check. Several Cookie headers are joined with "; " and the
+ * first Content-Length is used, as node does for `req.headers`.
+ */
+export function readRequestHeaders(raw: string[]): { cookie: string | undefined; contentLength: string | undefined } {
+  let cookie: string | undefined;
+  let contentLength: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 6 && name.toLowerCase() === 'cookie') {
+      cookie = cookie === undefined ? raw[i + 1]! : `${cookie}; ${raw[i + 1]!}`;
+    } else if (name.length === 14 && contentLength === undefined && name.toLowerCase() === 'content-length') {
+      contentLength = raw[i + 1]!;
+    }
+  }
+  return { cookie, contentLength };
 }
 
 export async function startGateway(tessera: Tessera, options: { upstream: string; port: number; host: string }): Promise<Gateway> {

@@ -3,10 +3,10 @@ import { clearCookie, readCookie, serializeCookie, type CookieOptions } from '..
 import type { KeyRing } from '../keys/index.js';
 import { logger } from '../lib/log.js';
 import type { SessionRecord, SessionStore } from '../stores/types.js';
-import { SessionCache } from './cache.js';
+import { SessionCache, type CachedSession } from './cache.js';
 import { isSessionIdFormat, newSessionId, sessionRefFor, storeKeyFor } from './ids.js';
 
-/** Last-seen is written at most this often per session, never on every request. */
+/** Last-seen is written at most once a minute per session (every quarter of an idle timeout under 4 min), never on every request. */
 const touchIntervalMs = 60_000;
 
 export interface SessionTokens {
@@ -56,7 +56,10 @@ export class SessionManager {
   #keys: KeyRing;
   #config: TesseraConfig;
   #cache: SessionCache;
+  /** Store reads in flight, so concurrent requests for one session share a single read. */
+  #loading = new Map<string, Promise<CachedSession | undefined>>();
   #clearCookieValue: string;
+  #touchEveryMs: number;
 
   constructor(store: SessionStore, keys: KeyRing, config: TesseraConfig) {
     this.#store = store;
@@ -66,7 +69,8 @@ export class SessionManager {
     this.cookieOptions = { secure: config.secureCookies, sameSite: config.cookieSameSite };
     this.#clearCookieValue = clearCookie(this.cookieName, this.cookieOptions);
     this.#cache = new SessionCache(config.sessionCacheTtlMs);
-    store.onInvalidate?.((key) => (key === undefined ? this.#cache.clear() : this.#cache.delete(key)));
+    this.#touchEveryMs = Math.min(touchIntervalMs, config.idleTimeoutMs / 4);
+    store.onInvalidate?.((key) => this.#forget(key));
   }
 
   get store(): SessionStore {
@@ -97,8 +101,8 @@ export class SessionManager {
 
   /**
    * The per-request check. Reads one cookie, checks its format, hashes it once, and answers from
-   * the in-process cache or the store. Store outages throw `ERR_STORE_UNAVAILABLE`; every other
-   * outcome is a result.
+   * the in-process cache or the store (one read shared by concurrent requests for the session).
+   * Store outages throw `ERR_STORE_UNAVAILABLE`; every other outcome is a result.
    */
   async authenticate(cookieHeader: string | undefined, now = Date.now()): Promise<AuthResult> {
     const cookie = readCookie(cookieHeader, this.cookieName);
@@ -107,12 +111,9 @@ export class SessionManager {
     if (!isSessionIdFormat(cookie.value)) return anonymous('malformed_cookie', this.#clearCookieValue);
 
     const storeKey = storeKeyFor(cookie.value);
-    let record = this.#cache.get(storeKey, now);
-    if (record === undefined) {
-      record = await this.#store.get(storeKey);
-      if (record === undefined) return anonymous('unknown_session', this.#clearCookieValue);
-      this.#cache.set(storeKey, record, now);
-    }
+    const cached = this.#cache.get(storeKey, now) ?? (await this.#load(storeKey, now));
+    if (cached === undefined) return anonymous('unknown_session', this.#clearCookieValue);
+    const record = cached.record;
 
     if (record.absoluteExpiresAt <= now || record.idleExpiresAt <= now) {
       await this.revoke(storeKey);
@@ -123,20 +124,54 @@ export class SessionManager {
       await this.revoke(storeKey);
       return { authenticated: false, reason: 'access_token_expired', clearCookie: this.#clearCookieValue, renew: this.#config.silentAuth };
     }
-    if (now - record.lastSeenAt >= touchIntervalMs) this.#touch(storeKey, record, now);
-    return { authenticated: true, session: toSession(storeKey, record), storeKey };
+    if (now - record.lastSeenAt >= this.#touchEveryMs) this.#touch(storeKey, record, now);
+    return { authenticated: true, session: sessionOf(cached.ref, record), storeKey };
+  }
+
+  /** Reads a session from the store into the cache; concurrent callers share the read. */
+  #load(storeKey: string, now: number): Promise<CachedSession | undefined> {
+    const inFlight = this.#loading.get(storeKey);
+    if (inFlight !== undefined) return inFlight;
+    const generation = this.#cache.generation;
+    const loading: Promise<CachedSession | undefined> = this.#store.get(storeKey).then(
+      (record) => {
+        if (this.#loading.get(storeKey) === loading) this.#loading.delete(storeKey);
+        if (record === undefined) return undefined;
+        const ref = sessionRefFor(storeKey);
+        // Not cached when an invalidation arrived meanwhile: the read may predate the delete.
+        this.#cache.set(storeKey, record, ref, now, generation);
+        return { record, ref, until: 0 };
+      },
+      (err: unknown) => {
+        if (this.#loading.get(storeKey) === loading) this.#loading.delete(storeKey);
+        throw err;
+      },
+    );
+    this.#loading.set(storeKey, loading);
+    return loading;
+  }
+
+  /** Drops a session (or, with undefined, every session) from the cache and from reads in flight. */
+  #forget(storeKey: string | undefined): void {
+    if (storeKey === undefined) {
+      this.#cache.clear();
+      this.#loading.clear();
+    } else {
+      this.#cache.delete(storeKey);
+      this.#loading.delete(storeKey);
+    }
   }
 
   /** The record behind an authenticated result, with its tokens unsealed. */
   async tokensFor(storeKey: string): Promise<SessionTokens | undefined> {
-    const record = this.#cache.get(storeKey, Date.now()) ?? (await this.#store.get(storeKey));
+    const record = this.#cache.get(storeKey, Date.now())?.record ?? (await this.#store.get(storeKey));
     if (record === undefined) return undefined;
     const json = this.#keys.open(record.sealedTokens, `session:${storeKey}`);
     return json === undefined ? undefined : (JSON.parse(json) as SessionTokens);
   }
 
   async revoke(storeKey: string): Promise<boolean> {
-    this.#cache.delete(storeKey);
+    this.#forget(storeKey);
     const existed = await this.#store.delete(storeKey);
     if (existed) logger.info('session ended', { session: sessionRefFor(storeKey) });
     return existed;
@@ -154,7 +189,7 @@ export class SessionManager {
 
   async revokeByUser(sub: string): Promise<number> {
     const sessions = await this.#store.listByUser(sub);
-    for (const { key } of sessions) this.#cache.delete(key);
+    for (const { key } of sessions) this.#forget(key);
     return this.#store.deleteByUser(sub);
   }
 
@@ -165,7 +200,7 @@ export class SessionManager {
   }
 
   async revokeBySid(sid: string): Promise<number> {
-    this.#cache.clear();
+    this.#forget(undefined);
     return this.#store.deleteBySid(sid);
   }
 
@@ -184,13 +219,18 @@ function anonymous(reason: AnonymousReason, clear: string | undefined): AuthResu
 }
 
 export function toSession(storeKey: string, record: SessionRecord): Session {
+  return sessionOf(sessionRefFor(storeKey), record);
+}
+
+/** A fresh object per request, arrays copied, so no caller can change what the cache holds. */
+function sessionOf(ref: string, record: SessionRecord): Session {
   return {
-    ref: sessionRefFor(storeKey),
+    ref,
     sub: record.sub,
-    roles: record.roles,
+    roles: record.roles.slice(),
     tid: record.tid,
     scope: record.scope,
-    amr: record.amr,
+    amr: record.amr?.slice(),
     acr: record.acr,
     accessTokenExpiresAt: record.accessTokenExpiresAt,
     createdAt: record.createdAt,

@@ -1,0 +1,12 @@
+// Tessera's own proxy (src/gateway/proxy.ts) with fixed identity headers and no session check:
+// the gateway minus Tessera's per-request work, so the table can show what the session check costs.
+import http from 'node:http';
+import { UpstreamProxy } from '../../dist/gateway/proxy.js';
+import { ready } from './ready.mjs';
+const port = Number(process.env.PORT ?? 4510);
+const proxy = new UpstreamProxy(process.env.UPSTREAM ?? 'http://127.0.0.1:9000', 128, 10 * 1024 * 1024);
+const identity = { sub: 'alice', roles: ['admin', 'user'], tid: 'tenant', ref: 'AAAAAAAAAAAAAAAAAAAAAA' };
+const isTesseraCookie = (name) => name === 'tessera';
+const server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000 }, (req, res) => void proxy.forward(req, res, identity, isTesseraCookie));
+server.keepAliveTimeout = 65_000;
+server.listen(port, '127.0.0.1', () => ready({ port }));
