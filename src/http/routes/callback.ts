@@ -94,7 +94,12 @@ export async function callback(ctx: RouteContext, request: Request, url: URL): P
     const oldKey = ctx.sessions.storeKeyFromCookie(cookieHeader);
     if (oldKey !== undefined) await ctx.sessions.revoke(oldKey);
     const { setCookie } = await ctx.sessions.create(
-      { access_token: tokens.access_token, id_token: tokens.id_token, refresh_token: tokens.refresh_token },
+      {
+        access_token: tokens.access_token,
+        // The ID token is only ever sent back as end-session's id_token_hint: kept only for that.
+        id_token: ctx.config.endSession ? tokens.id_token : undefined,
+        refresh_token: tokens.refresh_token,
+      },
       {
         sub: idClaims.sub,
         sid: typeof idClaims.sid === 'string' ? idClaims.sid : undefined,
