@@ -1,7 +1,7 @@
 // `npm run bench -- --scale`: how session lookups and memory behave with many sessions.
 //
 // One real login through the dev IdP gives a session record exactly as Tessera writes it (claims,
-// IdP session id, sealed access and ID tokens). That record is then written N times straight into
+// IdP session id, sealed tokens). That record is then written N times straight into
 // each store's own format in bulk (Redis pipelines; SQLite transactions of 100,000 rows), each
 // copy under the key of its own session id, with its own user and IdP session. Measured at 10,000
 // and at N sessions: the latency of a store lookup (store.get) and of authenticate() for a session
@@ -262,7 +262,7 @@ export async function runScale({ sessions, redisUrl, prefix, dir, root, benchDir
     template.sealedTokensChars = 0;
     console.log('  --scale-without-tokens: the sealed tokens are left out of every copy (a what-if, not today\'s format)');
   }
-  console.log(`  record: ${template.json.length} characters of JSON, of which ${template.sealedTokensChars} are the sealed access and ID tokens`);
+  console.log(`  record: ${template.json.length} characters of JSON, of which ${template.sealedTokensChars} are the sealed tokens`);
 
   console.log(`Redis: ${counts.map((c) => fmt(c)).join(' then ')} sessions (key prefix ${prefix}) …`);
   const redisRows = await redisPhase({ counts, template, seed, redisUrl, prefix, dist, Redis, samples });
