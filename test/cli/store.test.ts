@@ -8,26 +8,13 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { openStore } from '../../src/stores/index.js';
 import { runCli } from '../helpers/cli.js';
-import { freePort, skipOrFail } from '../helpers/redis-server.js';
+import { postgresSkip, postgresUrl } from '../helpers/postgres.js';
+import { freePort } from '../helpers/redis-server.js';
 import { randomKey, sampleRecord } from '../stores/conformance.js';
 
-const connectionString = process.env.TESSERA_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const connectionString = postgresUrl;
 const table = `tessera_cli_${randomBytes(6).toString('hex')}`;
-
-async function unreachable(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    return undefined;
-  } catch (err) {
-    return `PostgreSQL at ${connectionString.replace(/:[^:@/]*@/, ':****@')} is unreachable (${String(err)})`;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-const reason = await unreachable();
-const skip = reason === undefined ? false : skipOrFail(reason).skip;
+const skip = await postgresSkip();
 
 /** The connection string with the password set (trust authentication ignores it) and `?table=`. */
 function storeUrl(password?: string): string {

@@ -3,26 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { migrateStore } from '../../src/stores/index.js';
-import { skipOrFail } from '../helpers/redis-server.js';
+import { postgresSkip, postgresUrl } from '../helpers/postgres.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
-const connectionString = process.env.TESSERA_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const connectionString = postgresUrl;
 const table = `tessera_gw_${randomBytes(6).toString('hex')}`;
-
-async function unreachable(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    return undefined;
-  } catch (err) {
-    return `PostgreSQL at ${connectionString.replace(/:[^:@/]*@/, ':****@')} is unreachable (${String(err)})`;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-const reason = await unreachable();
-const skip = reason === undefined ? false : skipOrFail(reason).skip;
+const skip = await postgresSkip();
 
 describe('the gateway with PostgreSQL as its store', { skip }, () => {
   let stack: Stack;

@@ -4,28 +4,14 @@ import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { isTesseraError } from '../../src/errors.js';
 import { postgresStore } from '../../src/stores/postgres.js';
-import { freePort, skipOrFail } from '../helpers/redis-server.js';
+import { postgresSkip, postgresUrl } from '../helpers/postgres.js';
+import { freePort } from '../helpers/redis-server.js';
 import { randomKey, sampleRecord, testStore } from './conformance.js';
 
-const connectionString = process.env.TESSERA_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const connectionString = postgresUrl;
 const table = `tessera_test_${randomBytes(6).toString('hex')}`;
 const tables: string[] = [];
-
-async function reachable(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return undefined;
-  } catch (err) {
-    return `PostgreSQL at ${connectionString.replace(/:[^:@/]*@/, ':****@')} is unreachable (${String(err)})`;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-const unreachable = await reachable();
-const skip = unreachable === undefined ? false : skipOrFail(unreachable).skip;
+const skip = await postgresSkip();
 
 function open(name: string, options: { sweepIntervalMs?: number } = {}) {
   tables.push(name);
