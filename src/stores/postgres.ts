@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { InvalidationListeners } from './invalidation.js';
 import { logger } from '../lib/log.js';
 import { closedError, guard } from './errors.js';
 import { assertEpochMs, assertKey, assertRecord, assertTtl, byCreation, decodeCompact, encodeCompact, storeExpiry } from './record.js';
@@ -158,16 +159,8 @@ export function postgresStore(options: PostgresStoreOptions): PostgresSessionSto
     }
     await send();
   };
-  const listeners: Array<(key: string | undefined) => void> = [];
-  const notify = (key: string | undefined) => {
-    for (const listener of listeners) {
-      try {
-        listener(key);
-      } catch (err) {
-        logger.error('session invalidation listener failed', { error: String(err) });
-      }
-    }
-  };
+  const listeners = new InvalidationListeners();
+  const notify = (key: string | undefined) => listeners.notify(key);
   let listening: pg.Client | undefined;
   let listenAttempts = 0;
   let listenTimer: ReturnType<typeof setTimeout> | undefined;
@@ -308,8 +301,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresSessionSto
       });
     },
     onInvalidate(listener) {
-      listeners.push(listener);
-      if (listeners.length === 1) void listen();
+      if (listeners.add(listener) === 1) void listen();
     },
     async ping() {
       await guard(name, 'ping', async () => {

@@ -29,6 +29,7 @@
  * 1.5 s, and it keeps reconnecting (backoff up to 2 s) — so calls reject quickly with
  * `ERR_STORE_UNAVAILABLE` (503) while Redis is down, and work again by themselves once it is back.
  */
+import { InvalidationListeners } from './invalidation.js';
 import { createHash } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { logger } from '../lib/log.js';
@@ -251,17 +252,9 @@ export function redisStore(connection: RedisConnection, options: RedisStoreOptio
 
   // Invalidation messages: published on deletes; a subscriber connection is opened only once
   // someone listens. After the subscriber reconnects, messages may have been missed: say so.
-  const listeners: Array<(key: string | undefined) => void> = [];
+  const listeners = new InvalidationListeners();
   let subscriber: Redis | Cluster | undefined;
-  const notify = (key: string | undefined) => {
-    for (const listener of listeners) {
-      try {
-        listener(key);
-      } catch (err) {
-        logger.error('session invalidation listener failed', { error: String(err) });
-      }
-    }
-  };
+  const notify = (key: string | undefined) => listeners.notify(key);
   const publish = async (keys: string[]) => {
     if (keys.length === 0) return;
     try {
@@ -425,7 +418,7 @@ export function redisStore(connection: RedisConnection, options: RedisStoreOptio
       return run('putOnce', async () => (await client.set(onceKey(key), '1', 'PX', Math.max(1, Math.floor(ttlMs)), 'NX')) === 'OK');
     },
     onInvalidate(listener) {
-      listeners.push(listener);
+      listeners.add(listener);
       if (subscriber === undefined && !closed) subscriber = subscribe();
     },
     async ping() {
