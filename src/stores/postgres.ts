@@ -1,7 +1,7 @@
 import pg from 'pg';
-import { InvalidationListeners } from './invalidation.js';
 import { logger } from '../lib/log.js';
 import { closedError, guard } from './errors.js';
+import { InvalidationListeners } from './invalidation.js';
 import { assertEpochMs, assertKey, assertRecord, assertTtl, byCreation, decodeCompact, encodeCompact, storeExpiry } from './record.js';
 import type { SessionRecord, SessionStore } from './types.js';
 

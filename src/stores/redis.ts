@@ -29,11 +29,11 @@
  * 1.5 s, and it keeps reconnecting (backoff up to 2 s) — so calls reject quickly with
  * `ERR_STORE_UNAVAILABLE` (503) while Redis is down, and work again by themselves once it is back.
  */
-import { InvalidationListeners } from './invalidation.js';
 import { createHash } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { logger } from '../lib/log.js';
 import { closedError, storeUnavailable, withDeadline } from './errors.js';
+import { InvalidationListeners } from './invalidation.js';
 import { assertEpochMs, assertKey, assertRecord, assertTtl, byCreation, decodeCompact, encodeCompact, storeExpiry } from './record.js';
 import type { SessionRecord, SessionStore } from './types.js';
 
