@@ -29,6 +29,5 @@ export function createMetrics(): Metrics {
   metrics.define('tessera_sessions_created_total', 'Sessions created after a successful callback');
   metrics.define('tessera_callback_errors_total', 'Callbacks rejected, by reason');
   metrics.define('tessera_logouts_total', 'Local logouts');
-  metrics.define('tessera_requests_total', 'Gateway requests, by outcome');
   return metrics;
 }

@@ -218,7 +218,7 @@ function anonymous(reason: AnonymousReason, clear: string | undefined): AuthResu
   return { authenticated: false, reason, clearCookie: clear, renew: false };
 }
 
-export function toSession(storeKey: string, record: SessionRecord): Session {
+function toSession(storeKey: string, record: SessionRecord): Session {
   return sessionOf(sessionRefFor(storeKey), record);
 }
 
