@@ -115,6 +115,19 @@ describe('login through the gateway', () => {
     assert.doesNotMatch(seen.headers.cookie ?? '', /(^|; )tessera(-txn-[^=]*)?=/);
   });
 
+  test('health, readiness and Prometheus metrics answer without a session', async () => {
+    await stack.login(stack.browser());
+    const health = await fetch(`${stack.url}/healthz`);
+    assert.equal(health.status, 200);
+    const ready = await fetch(`${stack.url}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { ready: true, store: true, idp: true });
+    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+    assert.match(metrics, /^# TYPE tessera_sessions_created_total counter$/m);
+    assert.match(metrics, /^tessera_sessions_created_total [1-9]\d*$/m);
+    assert.match(metrics, /^tessera_logins_started_total\{kind="interactive"\} [1-9]\d*$/m);
+  });
+
   test('request bodies and methods are proxied unchanged', async () => {
     const browser = stack.browser();
     await stack.login(browser);
