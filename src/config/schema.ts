@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { safeReturnTo } from '../http/return-to.js';
 import { parseDuration } from './duration.js';
+import { parseCidr, parseListenAddress } from './network.js';
 import { mosaicDiscoveryPath, mosaicLogoutUrlFor, mosaicRegions, type MosaicRegion } from './mosaic.js';
 
 /** Every setting: its environment name (also the key in a `--config` JSON file) and option name. */
@@ -34,6 +35,11 @@ export const settingNames = {
   TESSERA_POST_LOGOUT_PATH: 'postLogoutPath',
   TESSERA_BACKCHANNEL_LOGOUT: 'backchannelLogout',
   TESSERA_SESSION_CACHE_TTL: 'sessionCacheTtl',
+  TESSERA_TRUSTED_PROXIES: 'trustedProxies',
+  TESSERA_ALLOW_UNDERSCORE_HEADERS: 'allowUnderscoreHeaders',
+  TESSERA_MAX_REQUESTS_PER_CLIENT: 'maxRequestsPerClient',
+  TESSERA_SEND_TIMEOUT: 'sendTimeout',
+  TESSERA_METRICS_ADDRESS: 'metricsAddress',
   TESSERA_DATA_DIR: 'dataDir',
   TESSERA_DEVELOPMENT: 'development',
 } as const;
@@ -72,6 +78,15 @@ const port = z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)], 
 // The same rule as `returnTo`: the path must come back unchanged from safeReturnTo.
 const relativePath = z.string().refine((v) => safeReturnTo(v, '') === v, 'expected a same-origin path starting with a single "/" (no host, backslash, control character or encoded slash)');
 
+const cidrList = list.superRefine((entries, ctx) => {
+  for (const entry of entries) {
+    if (parseCidr(entry) === undefined) ctx.addIssue({ code: 'custom', message: `"${entry}" is not an IP address or CIDR range (e.g. 10.0.0.0/8, 127.0.0.1, ::1/128)` });
+  }
+});
+const positiveInt = z.union([z.number(), z.string().regex(/^\d+$/, 'expected a whole number of at least 1').transform(Number)], { error: 'expected a whole number of at least 1' })
+  .pipe(z.number().int('expected a whole number of at least 1').min(1, 'expected a whole number of at least 1'));
+const listenAddress = z.string().trim().refine((v) => parseListenAddress(v) !== undefined, 'expected host:port, e.g. 127.0.0.1:9464 or [::1]:9464');
+
 const allowedAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
 export const optionsSchema = z.object({
@@ -108,6 +123,11 @@ export const optionsSchema = z.object({
   postLogoutPath: relativePath.default('/'),
   backchannelLogout: bool.default(false),
   sessionCacheTtl: duration.default(5000),
+  trustedProxies: cidrList.default([]),
+  allowUnderscoreHeaders: bool.default(false),
+  maxRequestsPerClient: positiveInt.default(64),
+  sendTimeout: duration.default(30_000),
+  metricsAddress: listenAddress.optional(),
   dataDir: text.default('.tessera'),
   development: bool.default(false),
 }).strict().superRefine((o, ctx) => {
@@ -132,7 +152,7 @@ export type TesseraOptionsInput = z.input<typeof optionsSchema>;
 type Parsed = z.output<typeof optionsSchema>;
 
 /** The resolved configuration: every default applied, every derived endpoint filled in. */
-export interface TesseraConfig extends Omit<Parsed, 'publicUrl' | 'issuer' | 'discoveryUrl' | 'logoutApiUrl' | 'mosaicRegion' | 'idleTimeout' | 'absoluteTimeout' | 'sessionCacheTtl'> {
+export interface TesseraConfig extends Omit<Parsed, 'publicUrl' | 'issuer' | 'discoveryUrl' | 'logoutApiUrl' | 'mosaicRegion' | 'idleTimeout' | 'absoluteTimeout' | 'sessionCacheTtl' | 'sendTimeout' | 'metricsAddress'> {
   publicUrl: string;
   issuer: string;
   discoveryUrl: string;
@@ -142,6 +162,10 @@ export interface TesseraConfig extends Omit<Parsed, 'publicUrl' | 'issuer' | 'di
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
   sessionCacheTtlMs: number;
+  /** How long a response may wait for a client that stopped reading before the connection is dropped. */
+  sendTimeoutMs: number;
+  /** Where `/metrics`, `/healthz` and `/readyz` are served; undefined = no metrics listener. */
+  metricsAddress: { host: string; port: number } | undefined;
   /** Whether the session cookie is `__Host-tessera` (https) or `tessera` (plain-http development). */
   secureCookies: boolean;
 }
@@ -152,7 +176,7 @@ export function deriveConfig(o: Parsed): TesseraConfig {
   const discoveryUrl = o.discoveryUrl
     ?? (region ? region.api + mosaicDiscoveryPath : `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`);
   const publicUrl = new URL(o.publicUrl ?? `http://localhost:${o.port}`).origin;
-  const { idleTimeout, absoluteTimeout, sessionCacheTtl, logoutApiUrl, ...rest } = o;
+  const { idleTimeout, absoluteTimeout, sessionCacheTtl, sendTimeout, metricsAddress, logoutApiUrl, ...rest } = o;
   return {
     ...rest,
     publicUrl,
@@ -163,6 +187,8 @@ export function deriveConfig(o: Parsed): TesseraConfig {
     idleTimeoutMs: idleTimeout,
     absoluteTimeoutMs: absoluteTimeout,
     sessionCacheTtlMs: sessionCacheTtl,
+    sendTimeoutMs: sendTimeout,
+    metricsAddress: metricsAddress === undefined ? undefined : parseListenAddress(metricsAddress),
     secureCookies: publicUrl.startsWith('https:'),
   };
 }

@@ -15,6 +15,8 @@ export interface Transaction {
   returnTo: string;
   /** This attempt was a silent (`prompt=none`) renewal. */
   silent: boolean;
+  /** The `acr_values` requested, in order; the ID token's `acr` must be one of them. */
+  acr?: string[] | undefined;
   createdAt: number;
 }
 
@@ -22,8 +24,9 @@ export const transactionTtlSeconds = 600;
 const maxPending = 3;
 const purpose = 'txn';
 
-export function newTransaction(returnTo: string, silent: boolean, now = Date.now()): Transaction {
+export function newTransaction(returnTo: string, silent: boolean, now = Date.now(), acr?: string[]): Transaction {
   return {
+    ...(acr !== undefined && acr.length > 0 ? { acr } : {}),
     state: randomBytes(32).toString('base64url'),
     nonce: randomBytes(32).toString('base64url'),
     verifier: client.randomPKCECodeVerifier(),
