@@ -1,5 +1,6 @@
 import { resolveConfig, type TesseraConfig, type TesseraOptionsInput } from './config/index.js';
 import { developmentKeys, parseKeyRing } from './keys/index.js';
+import { logger } from './lib/log.js';
 import { createMetrics } from './lib/metrics.js';
 import { IdentityProvider } from './oidc/provider.js';
 import { TransactionCookies } from './oidc/transaction.js';
@@ -60,6 +61,44 @@ export function createTessera(options: TesseraOptionsInput | TesseraConfig, depe
   };
 
   async function handle(request: Request): Promise<Response | null> {
+    const response = await route(request);
+    return response === null ? null : guardLocation(response);
+  }
+
+  // Defence in depth at the single exit of `/auth/*`: whatever a route computed, a `Location`
+  // resolves to this origin or to the IdP's authorization / end-session endpoints.
+  const publicOrigin = new URL(config.publicUrl).origin;
+  let idpOrigins: ReadonlySet<string> | undefined;
+  async function allowedIdpOrigins(): Promise<ReadonlySet<string>> {
+    if (idpOrigins !== undefined) return idpOrigins;
+    const metadata = (await provider.configuration()).serverMetadata();
+    const origins = new Set<string>();
+    for (const endpoint of [metadata.authorization_endpoint, metadata.end_session_endpoint]) {
+      const origin = typeof endpoint === 'string' ? originOf(endpoint, config.publicUrl) : undefined;
+      if (origin !== undefined && origin !== 'null') origins.add(origin);
+    }
+    return (idpOrigins = origins);
+  }
+
+  async function guardLocation(response: Response): Promise<Response> {
+    const location = response.headers.get('location');
+    if (location === null) return response;
+    const origin = originOf(location, config.publicUrl);
+    if (origin === publicOrigin) return response;
+    if (origin !== undefined && origin !== 'null') {
+      try {
+        if ((await allowedIdpOrigins()).has(origin)) return response;
+      } catch {
+        // No IdP metadata: nothing off this origin is allowed.
+      }
+    }
+    logger.error('refused a redirect off this origin', { location: location.slice(0, 200) });
+    const headers = new Headers(response.headers);
+    headers.set('location', '/');
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  }
+
+  async function route(request: Request): Promise<Response | null> {
     const url = new URL(request.url);
     const path = url.pathname;
     if (!path.startsWith('/auth/') && path !== '/auth') return null;
@@ -103,6 +142,14 @@ export function createTessera(options: TesseraOptionsInput | TesseraConfig, depe
     metrics: () => metrics.render(),
     close: () => store.close(),
   };
+}
+
+function originOf(location: string, base: string): string | undefined {
+  try {
+    return new URL(location, base).origin;
+  } catch {
+    return undefined;
+  }
 }
 
 function notAllowed(allow: string): Response {

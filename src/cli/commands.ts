@@ -23,6 +23,7 @@ export const commands: Command[] = [
       const tessera = createTessera(config);
       const gateway = await startGateway(tessera, { upstream: config.upstream, port: config.port, host: config.host });
       console.log(`tessera gateway listening on ${gateway.url} (public URL ${config.publicUrl}) → ${config.upstream}`);
+      if (gateway.metricsUrl) console.log(`metrics, health and readiness on ${gateway.metricsUrl}`);
       return onShutdown(() => gateway.close());
     },
   },

@@ -30,6 +30,7 @@ export async function runDev(configFile?: string): Promise<number> {
     `  Gateway         ${gateway.url} → ${demo ? `demo app (${demo.url})` : config.upstream}`,
     `  Dev IdP         ${idp.issuer} (discovery ${idp.discoveryUrl})`,
     `  Session store   ${config.store}`,
+    ...(gateway.metricsUrl ? [`  Metrics         ${gateway.metricsUrl}/metrics`] : []),
     `  Demo users      alice / alice (roles admin, user)   bob / bob (role user)   MFA code 123456`,
     '',
     'Press Ctrl+C to stop.',

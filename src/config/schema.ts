@@ -107,7 +107,7 @@ export const optionsSchema = z.object({
   algorithms: list.pipe(z.array(z.enum(allowedAlgorithms, {
     error: `expected algorithms from ${allowedAlgorithms.join(', ')}`,
   })).min(1)).default(['RS256']),
-  acrValues: text.optional(),
+  acrValues: text.refine((v) => v.split(/\s+/).every((value) => /^[A-Za-z0-9_.:-]{1,64}$/.test(value)), 'expected acr values separated by spaces, e.g. mfa (letters, digits, _ . : -)').optional(),
   store: text.default('sqlite:./.tessera/sessions.db'),
   keys: text.optional(),
   upstream: httpUrl.optional(),

@@ -1,95 +1,129 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
+import { removeCookies } from '../http/cookies.js';
 import { logger } from '../lib/log.js';
-
-/** Hop-by-hop headers (RFC 9110 §7.6.1) never cross the proxy. */
-const hopByHop = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
+import type { Peer } from './forwarding.js';
+import { hopByHop, isForwardingHeader, isIdentityHeader } from './request-headers.js';
 
 export interface IdentityHeaders {
   sub: string;
   roles: string[];
   tid: string | undefined;
   ref: string;
+  acr: string | undefined;
+  amr: string[] | undefined;
   accessToken?: string | undefined;
 }
 
+export interface ProxyOptions {
+  /** The application's origin. */
+  upstream: string;
+  /** Caps bodies without a Content-Length (chunked); declared lengths are checked before. */
+  maxBodyBytes: number;
+  /** A response the client stops reading for this long is dropped, and its upstream connection freed. */
+  sendTimeoutMs: number;
+  /** Pass client header names with `_` (nginx's `underscores_in_headers`); identity spellings are dropped regardless. */
+  allowUnderscoreHeaders: boolean;
+  /** The public URL: `X-Forwarded-Proto` and `X-Forwarded-Host` are taken from it, never from the client's `Host`. */
+  publicUrl: string;
+  /** True for the name of a cookie Tessera owns (never sent upstream). */
+  isTesseraCookie: (name: string) => boolean;
+}
+
 /**
- * Forwards a request to the one configured upstream over a keep-alive pool, bodies streamed both
- * ways. Client-sent `X-Tessera-*` headers are dropped and the identity headers set; Tessera's own
- * cookies are removed from the upstream `Cookie` header.
+ * Forwards a request to the one configured upstream over keep-alive connections, bodies streamed
+ * both ways. Client identity headers (any spelling), Tessera's cookies and — unless the peer is a
+ * trusted proxy — forwarding headers are dropped; the identity and forwarding headers are set by
+ * the gateway. Connections are not a fixed pool: the per-client limit and the send timeout are
+ * what keep one client from holding them all.
  */
 export class UpstreamProxy {
   #pool: Pool;
-  #origin: string;
+  #options: ProxyOptions;
+  #forwardedProto: string;
+  #forwardedHost: string;
 
-  #maxBodyBytes: number;
-
-  /** `maxBodyBytes` caps bodies without a Content-Length (chunked); declared lengths are checked before. */
-  constructor(upstream: string, connections = 128, maxBodyBytes = Infinity) {
-    this.#origin = new URL(upstream).origin;
-    this.#maxBodyBytes = maxBodyBytes;
-    this.#pool = new Pool(this.#origin, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
+  constructor(options: ProxyOptions) {
+    this.#options = options;
+    const publicUrl = new URL(options.publicUrl);
+    this.#forwardedProto = publicUrl.protocol.slice(0, -1);
+    this.#forwardedHost = publicUrl.host;
+    this.#pool = new Pool(new URL(options.upstream).origin, { connections: null, pipelining: 1, keepAliveTimeout: 30_000 });
   }
 
-  forward(req: IncomingMessage, res: ServerResponse, identity: IdentityHeaders, isTesseraCookie: (name: string) => boolean): Promise<void> {
+  forward(req: IncomingMessage, res: ServerResponse, identity: IdentityHeaders, peer: Peer, forwardedFor: string | undefined): Promise<void> {
+    const { allowUnderscoreHeaders, isTesseraCookie } = this.#options;
     // A flat name/value list: what undici takes with the least work, and duplicates stay as sent.
     const headers: string[] = [];
     let cookie = '';
-    let forwardedFor = '';
-    let host: string | undefined;
-    let clientForwardedHost: string | undefined;
     let contentLength: string | undefined;
+    let connectionTokens: string | undefined;
+    let forwardedProto = false;
+    let forwardedHost = false;
     const raw = req.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!.toLowerCase();
       const value = raw[i + 1]!;
-      if (name === 'host') host ??= value;
-      if (hopByHop.has(name) || name.startsWith('x-tessera-') || (name === 'authorization' && identity.accessToken)) continue;
+      if (hopByHop.has(name)) {
+        if (name === 'connection') connectionTokens = connectionTokens === undefined ? value : `${connectionTokens},${value}`;
+        continue;
+      }
+      if (isIdentityHeader(name) || (name === 'authorization' && identity.accessToken)) continue;
+      if (!allowUnderscoreHeaders && name.includes('_')) continue;
       if (name === 'cookie') {
-        const kept = stripCookies(value, isTesseraCookie);
+        const kept = removeCookies(value, isTesseraCookie);
         if (kept) cookie = cookie ? `${cookie}; ${kept}` : kept;
         continue;
       }
-      if (name === 'x-forwarded-for') {
-        forwardedFor = forwardedFor ? `${forwardedFor}, ${value}` : value;
-        continue;
-      }
-      if (name === 'x-forwarded-host') {
-        // Replaced by the Host the client used, whenever it sent one.
-        clientForwardedHost = clientForwardedHost === undefined ? value : `${clientForwardedHost}, ${value}`;
-        continue;
+      if (isForwardingHeader(name)) {
+        // From anyone but a trusted proxy these are the client's claims about itself: dropped.
+        if (!peer.trusted || name === 'x-forwarded-for') continue;
+        if (name === 'x-forwarded-proto') forwardedProto = true;
+        else if (name === 'x-forwarded-host') forwardedHost = true;
       }
       if (name === 'content-length') contentLength = value;
       headers.push(name, value);
     }
+    if (connectionTokens !== undefined) dropConnectionOptions(headers, connectionTokens);
     if (cookie) headers.push('cookie', cookie);
     headers.push('x-tessera-sub', identity.sub, 'x-tessera-roles', identity.roles.join(','));
     if (identity.tid !== undefined) headers.push('x-tessera-tid', identity.tid);
     headers.push('x-tessera-session', identity.ref);
+    if (identity.acr !== undefined) headers.push('x-tessera-acr', identity.acr);
+    if (identity.amr !== undefined && identity.amr.length > 0) headers.push('x-tessera-amr', identity.amr.join(','));
     if (identity.accessToken) headers.push('authorization', `Bearer ${identity.accessToken}`);
-    const remote = req.socket.remoteAddress;
-    if (remote) headers.push('x-forwarded-for', forwardedFor ? `${forwardedFor}, ${remote}` : remote);
-    else if (forwardedFor) headers.push('x-forwarded-for', forwardedFor);
-    const forwardedHost = host || clientForwardedHost;
-    if (forwardedHost) headers.push('x-forwarded-host', forwardedHost);
+    const chain = peer.trusted && forwardedFor ? `${forwardedFor}, ${peer.address}` : peer.address;
+    if (chain) headers.push('x-forwarded-for', chain);
+    if (!forwardedProto) headers.push('x-forwarded-proto', this.#forwardedProto);
+    if (!forwardedHost) headers.push('x-forwarded-host', this.#forwardedHost);
 
     const method = req.method ?? 'GET';
     const hasBody = method !== 'GET' && method !== 'HEAD';
+    const maxBodyBytes = this.#options.maxBodyBytes;
     // A declared length is enforced by node's parser; only a chunked body needs counting.
-    const cap = hasBody && contentLength === undefined && Number.isFinite(this.#maxBodyBytes)
-      ? capBody(req, this.#maxBodyBytes)
+    const cap = hasBody && contentLength === undefined && Number.isFinite(maxBodyBytes)
+      ? capBody(req, maxBodyBytes)
       : undefined;
     return new Promise<void>((resolve) => {
       this.#pool.dispatch(
         { path: req.url ?? '/', method, headers, body: cap ? cap.body : hasBody ? req : null },
-        new ResponseRelay(res, resolve, cap),
+        new ResponseRelay(res, resolve, cap, this.#options.sendTimeoutMs),
       );
     });
   }
 
   close(): Promise<void> {
     return this.#pool.close();
+  }
+}
+
+/** Removes the headers a client named in `Connection` (RFC 9110 §7.6.1), except those the gateway sets itself. */
+function dropConnectionOptions(headers: string[], tokens: string): void {
+  const named = new Set(tokens.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t && t !== 'close' && t !== 'keep-alive'));
+  if (named.size === 0) return;
+  for (let i = headers.length - 2; i >= 0; i -= 2) {
+    if (named.has(headers[i]!)) headers.splice(i, 2);
   }
 }
 
@@ -105,21 +139,41 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   #cap: { exceeded: () => boolean } | undefined;
   #controller: Dispatcher.DispatchController | undefined;
   #finished = false;
+  #sendTimeoutMs: number;
+  #stalled: NodeJS.Timeout | undefined;
 
-  constructor(res: ServerResponse, done: () => void, cap: { exceeded: () => boolean } | undefined) {
+  constructor(res: ServerResponse, done: () => void, cap: { exceeded: () => boolean } | undefined, sendTimeoutMs: number) {
     this.#res = res;
     this.#done = done;
     this.#cap = cap;
+    this.#sendTimeoutMs = sendTimeoutMs;
     res.once('close', this.#onClientClose);
   }
 
   #onClientClose = (): void => {
+    this.#clearStall();
     if (!this.#finished) this.#controller?.abort(new Error('the client closed the connection'));
   };
 
   #onDrain = (): void => {
-    this.#controller?.resume();
+    this.#clearStall();
+    if (!this.#finished) this.#controller?.resume();
   };
+
+  /** The client stopped reading: give it `sendTimeoutMs` to drain, then drop it (which frees the upstream connection). */
+  #stall(): void {
+    this.#clearStall();
+    this.#stalled = setTimeout(() => {
+      logger.warn('client stopped reading the response; connection dropped', { timeoutMs: this.#sendTimeoutMs });
+      this.#res.destroy();
+    }, this.#sendTimeoutMs);
+    this.#stalled.unref();
+  }
+
+  #clearStall(): void {
+    if (this.#stalled !== undefined) clearTimeout(this.#stalled);
+    this.#stalled = undefined;
+  }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
@@ -140,17 +194,22 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     if (!this.#res.write(chunk)) {
       controller.pause();
       this.#res.once('drain', this.#onDrain);
+      this.#stall();
     }
   }
 
   onResponseEnd(): void {
     this.#finished = true;
-    this.#res.end();
+    const res = this.#res;
+    // The upstream is done; a client still not reading the tail gets the same deadline.
+    if (res.writableNeedDrain) this.#stall();
+    res.end();
     this.#done();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     this.#finished = true;
+    this.#clearStall();
     const res = this.#res;
     if (this.#cap?.exceeded()) {
       if (!res.headersSent) res.writeHead(413, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', connection: 'close' }).end('Request body too large.\n');
@@ -182,16 +241,4 @@ function capBody(req: IncomingMessage, maxBytes: number): { body: Readable; exce
     }
   }
   return { body: Readable.from(chunks()), exceeded: () => exceeded };
-}
-
-function stripCookies(header: string, drop: (name: string) => boolean): string {
-  let out = '';
-  for (const part of header.split(';')) {
-    const trimmed = part.trim();
-    if (!trimmed) continue;
-    const eq = trimmed.indexOf('=');
-    if (drop(eq === -1 ? trimmed : trimmed.slice(0, eq))) continue;
-    out = out ? `${out}; ${trimmed}` : trimmed;
-  }
-  return out;
 }

@@ -4,54 +4,90 @@ import { logger } from '../lib/log.js';
 import { denyAnonymous, unavailable } from '../http/node.js';
 import { toRequest, writeResponse } from '../http/node-bridge.js';
 import type { Tessera } from '../tessera.js';
+import { ClientLimit } from './client-limit.js';
+import { ForwardingPolicy } from './forwarding.js';
 import { UpstreamProxy } from './proxy.js';
 
 export interface Gateway {
   server: Server;
   url: string;
+  /** The metrics listener (`TESSERA_METRICS_ADDRESS`), when there is one. */
+  metricsUrl: string | undefined;
+  close(): Promise<void>;
+}
+
+export interface GatewayHandler {
+  /** The `request` listener. */
+  handler(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** The `checkContinue` listener: `100 Continue` only once the request may go on. */
+  checkContinue(req: IncomingMessage, res: ServerResponse): Promise<void>;
   close(): Promise<void>;
 }
 
 const maxBodyBytes = 10 * 1024 * 1024;
+const plain = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
 
 /**
- * The gateway (`tessera serve`): `/auth/*` through the core, health and metrics, and every
- * other request — when authenticated — proxied to the upstream with identity headers.
+ * The gateway (`tessera serve`): `/auth/*` through the core, health, and every other request —
+ * when authenticated — proxied to the upstream with identity headers. Metrics are not here: they
+ * are served on their own listener (`startMetricsServer`).
  */
-export function createGatewayHandler(tessera: Tessera, upstream: string) {
-  const proxy = new UpstreamProxy(upstream, 128, maxBodyBytes);
+export function createGatewayHandler(tessera: Tessera, upstream: string): GatewayHandler {
+  const config = tessera.config;
   const cookieName = tessera.sessions.cookieName;
-  const isTesseraCookie = (name: string) => name === cookieName || name.startsWith('tessera-txn-') || name.startsWith('__Host-tessera');
-  const relay = tessera.config.tokenRelay;
+  const proxy = new UpstreamProxy({
+    upstream,
+    maxBodyBytes,
+    sendTimeoutMs: config.sendTimeoutMs,
+    allowUnderscoreHeaders: config.allowUnderscoreHeaders,
+    publicUrl: config.publicUrl,
+    isTesseraCookie: (name) => isTesseraCookieName(name, cookieName),
+  });
+  const forwarding = new ForwardingPolicy(config.trustedProxies);
+  const limit = new ClientLimit(config.maxRequestsPerClient);
+  const relay = config.tokenRelay;
 
-  async function handler(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): Promise<void> {
     const url = req.url ?? '/';
     // Only origin-form targets: an absolute-form (`GET http://other.example/ HTTP/1.1`) or `*`
     // target is never passed on, so nothing the client writes can name another host upstream.
     if (url.charCodeAt(0) !== 47 /* "/" */) {
-      return void res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', connection: 'close' }).end('Bad request target.\n');
+      return void res.writeHead(400, { ...plain, connection: 'close' }).end('Bad request target.\n');
     }
     try {
       if (url.startsWith('/auth/')) {
-        const response = await tessera.handle(toRequest(req, tessera.config.publicUrl));
+        if (expectsContinue) res.writeContinue();
+        const response = await tessera.handle(toRequest(req, config.publicUrl));
         if (response) return await writeResponse(res, response);
       }
       if (url === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-      if (url === '/readyz') {
-        const status = await tessera.ready();
-        return void res.writeHead(status.ready ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(status));
+      if (url === '/readyz') return await readiness(tessera, res);
+      if (url === '/metrics' || url.startsWith('/metrics?')) {
+        return void res.writeHead(404, plain).end('Not found. Metrics are served on TESSERA_METRICS_ADDRESS.\n');
       }
-      if (url === '/metrics') return void res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(tessera.metrics());
 
-      const { cookie, contentLength } = readRequestHeaders(req.rawHeaders);
+      const { cookie, contentLength, forwardedFor } = readRequestHeaders(req.rawHeaders);
       if (Number(contentLength ?? 0) > maxBodyBytes) {
-        return void res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end('Request body too large.\n');
+        return void res.writeHead(413, { ...plain, connection: 'close' }).end('Request body too large.\n');
       }
       const result = await tessera.authenticate(cookie);
       if (!result.authenticated) return denyAnonymous(req, res, tessera.loginUrl(url, result.renew), result.clearCookie);
-      const session = result.session;
-      const accessToken = relay ? (await tessera.tokens(result.storeKey))?.access_token : undefined;
-      await proxy.forward(req, res, { sub: session.sub, roles: session.roles, tid: session.tid, ref: session.ref, accessToken }, isTesseraCookie);
+      const peer = forwarding.peer(req.socket.remoteAddress, forwardedFor);
+      if (!limit.acquire(peer.client)) {
+        logger.warn('per-client request limit reached', { client: peer.client, limit: limit.max });
+        return void res.writeHead(429, { ...plain, 'retry-after': '1', connection: 'close' })
+          .end(`Too many requests in flight from this client (at most ${limit.max}). Try again in a moment.\n`);
+      }
+      try {
+        const session = result.session;
+        const accessToken = relay ? (await tessera.tokens(result.storeKey))?.access_token : undefined;
+        if (expectsContinue) res.writeContinue();
+        await proxy.forward(req, res, {
+          sub: session.sub, roles: session.roles, tid: session.tid, ref: session.ref, acr: session.acr, amr: session.amr, accessToken,
+        }, peer, forwardedFor);
+      } finally {
+        limit.release(peer.client);
+      }
     } catch (err) {
       if (isTesseraError(err) && err.status === 503) return unavailable(req, res);
       logger.error('gateway request failed', { error: err instanceof Error ? err.stack : String(err) });
@@ -59,48 +95,123 @@ export function createGatewayHandler(tessera: Tessera, upstream: string) {
       else res.destroy();
     }
   }
-  return { handler, close: () => proxy.close() };
+  return {
+    handler: (req, res) => handle(req, res, false),
+    checkContinue: (req, res) => handle(req, res, true),
+    close: () => proxy.close(),
+  };
+}
+
+/** Tessera's cookies, however a client cases or encodes the name: none of them is the upstream's business. */
+function isTesseraCookieName(name: string, sessionCookie: string): boolean {
+  let n = name.toLowerCase();
+  if (n.includes('%')) {
+    try {
+      n = decodeURIComponent(n);
+    } catch {
+      // not percent-encoding: compared as written
+    }
+  }
+  return n === sessionCookie.toLowerCase() || n.startsWith('tessera-txn-') || n.startsWith('__host-tessera');
+}
+
+async function readiness(tessera: Tessera, res: ServerResponse): Promise<void> {
+  const status = await tessera.ready();
+  res.writeHead(status.ready ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(status));
 }
 
 /**
- * The two request headers the hot path needs, from `rawHeaders` in one pass: building `req.headers`
- * costs more than the whole session check. Several Cookie headers are joined with "; " and the
- * first Content-Length is used, as node does for `req.headers`.
+ * The headers the hot path needs, from `rawHeaders` in one pass: building `req.headers` costs
+ * more than the whole session check. Several Cookie (or X-Forwarded-For) headers are joined with
+ * "; " (", "), and the first Content-Length is used, as node does for `req.headers`.
  */
-export function readRequestHeaders(raw: string[]): { cookie: string | undefined; contentLength: string | undefined } {
+export function readRequestHeaders(raw: string[]): { cookie: string | undefined; contentLength: string | undefined; forwardedFor: string | undefined } {
   let cookie: string | undefined;
   let contentLength: string | undefined;
+  let forwardedFor: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     if (name.length === 6 && name.toLowerCase() === 'cookie') {
       cookie = cookie === undefined ? raw[i + 1]! : `${cookie}; ${raw[i + 1]!}`;
     } else if (name.length === 14 && contentLength === undefined && name.toLowerCase() === 'content-length') {
       contentLength = raw[i + 1]!;
+    } else if (name.length === 15 && name.toLowerCase() === 'x-forwarded-for') {
+      forwardedFor = forwardedFor === undefined ? raw[i + 1]! : `${forwardedFor}, ${raw[i + 1]!}`;
     }
   }
-  return { cookie, contentLength };
+  return { cookie, contentLength, forwardedFor };
+}
+
+/** Wires a gateway handler to a server: requests, and `Expect: 100-continue` requests. */
+export function attachGateway(server: Server, gateway: GatewayHandler): void {
+  server.on('request', (req, res) => void gateway.handler(req, res));
+  server.on('checkContinue', (req, res) => void gateway.checkContinue(req, res));
+}
+
+/** `/metrics`, `/healthz` and `/readyz` on their own listener, away from the public port. */
+export function createMetricsHandler(tessera: Tessera) {
+  return async function metricsHandler(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { ...plain, allow: 'GET, HEAD' }).end('Use GET.\n');
+      if (path === '/metrics') return void res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' }).end(tessera.metrics());
+      if (path === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      if (path === '/readyz') return await readiness(tessera, res);
+      res.writeHead(404, plain).end('Not found: /metrics, /healthz and /readyz are served here.\n');
+    } catch (err) {
+      logger.error('metrics request failed', { error: String(err) });
+      if (!res.headersSent) res.writeHead(500, plain).end('Internal error.\n');
+    }
+  };
 }
 
 export async function startGateway(tessera: Tessera, options: { upstream: string; port: number; host: string }): Promise<Gateway> {
-  const { handler, close } = createGatewayHandler(tessera, options.upstream);
-  const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000 }, (req, res) => void handler(req, res));
+  const gateway = createGatewayHandler(tessera, options.upstream);
+  const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000 });
+  attachGateway(server, gateway);
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
+  const url = await listenOn(server, options.port, options.host);
+  let metrics: Server | undefined;
+  let metricsUrl: string | undefined;
+  const address = tessera.config.metricsAddress;
+  if (address !== undefined) {
+    const handler = createMetricsHandler(tessera);
+    metrics = createServer({ maxHeaderSize: 8 * 1024, requestTimeout: 10_000 }, (req, res) => void handler(req, res));
+    try {
+      metricsUrl = await listenOn(metrics, address.port, address.host);
+    } catch (err) {
+      await closeListener(server);
+      throw err;
+    }
+  }
   return {
     server,
-    url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
+    url,
+    metricsUrl,
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      await close();
+      await Promise.all([closeListener(server), metrics ? closeListener(metrics) : undefined]);
+      await gateway.close();
       await tessera.close();
     },
   };
+}
+
+async function listenOn(server: Server, port: number, host: string): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const bound = typeof address === 'object' && address ? address.port : port;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+}
+
+function closeListener(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
 }

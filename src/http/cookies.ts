@@ -7,38 +7,68 @@ export type CookieLookup =
   | { found: false }
   | { found: true; value: string; duplicate: boolean };
 
-/** Finds `name` in a `Cookie` header; reports when it occurs more than once. */
-export function readCookie(header: string | undefined, name: string): CookieLookup {
-  if (header === undefined || header.length === 0) return { found: false };
-  let value: string | undefined;
-  let count = 0;
+/**
+ * The one reading of a `Cookie` header (RFC 6265 §5.4 as browsers do it): pairs split on `;`,
+ * name and value trimmed of spaces and tabs, a pair without `=` has the empty name. Everything
+ * that decides about cookies — what authenticates, which transaction is ours, what the gateway
+ * strips before the upstream — goes through here, so no two places can read a header apart.
+ * `visit` returns true to stop early.
+ */
+export function scanCookies(header: string | undefined, visit: (name: string, value: string) => boolean | void): void {
+  if (header === undefined || header.length === 0) return;
   let start = 0;
   while (start < header.length) {
     let end = header.indexOf(';', start);
     if (end === -1) end = header.length;
     const eq = header.indexOf('=', start);
-    if (eq !== -1 && eq < end) {
-      const key = header.slice(start, eq).trim();
-      if (key === name) {
-        count += 1;
-        value ??= header.slice(eq + 1, end).trim();
-      }
-    }
+    const stop = eq !== -1 && eq < end
+      ? visit(trim(header.slice(start, eq)), trim(header.slice(eq + 1, end)))
+      : visit('', trim(header.slice(start, end)));
+    if (stop === true) return;
     start = end + 1;
   }
+}
+
+/** Space and horizontal tab: the whitespace RFC 6265 trims (String#trim also takes other characters). */
+function trim(text: string): string {
+  let a = 0;
+  let b = text.length;
+  while (a < b && (text.charCodeAt(a) === 32 || text.charCodeAt(a) === 9)) a++;
+  while (b > a && (text.charCodeAt(b - 1) === 32 || text.charCodeAt(b - 1) === 9)) b--;
+  return a === 0 && b === text.length ? text : text.slice(a, b);
+}
+
+/** Finds `name` in a `Cookie` header; reports when it occurs more than once. */
+export function readCookie(header: string | undefined, name: string): CookieLookup {
+  let value: string | undefined;
+  let count = 0;
+  scanCookies(header, (key, v) => {
+    if (key !== name) return;
+    count += 1;
+    value ??= v;
+  });
   return value === undefined ? { found: false } : { found: true, value, duplicate: count > 1 };
 }
 
-/** Every cookie whose name starts with `prefix`, in header order. */
-export function readCookiesWithPrefix(header: string | undefined, prefix: string): Array<[string, string]> {
-  if (!header) return [];
+/** Every cookie whose name starts with `prefix`, in header order (at most `limit`). */
+export function readCookiesWithPrefix(header: string | undefined, prefix: string, limit = Infinity): Array<[string, string]> {
   const out: Array<[string, string]> = [];
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq === -1) continue;
-    const key = part.slice(0, eq).trim();
-    if (key.startsWith(prefix)) out.push([key, part.slice(eq + 1).trim()]);
-  }
+  scanCookies(header, (key, value) => {
+    if (key.length > 0 && key.startsWith(prefix)) out.push([key, value]);
+    return out.length >= limit;
+  });
+  return out;
+}
+
+/** The header without the cookies `drop` names (pairs re-joined with "; "); empty when none is left. */
+export function removeCookies(header: string, drop: (name: string) => boolean): string {
+  let out = '';
+  scanCookies(header, (name, value) => {
+    if (name.length === 0 && value.length === 0) return;
+    if (drop(name)) return;
+    const pair = name.length === 0 ? value : `${name}=${value}`;
+    out = out ? `${out}; ${pair}` : pair;
+  });
   return out;
 }
 

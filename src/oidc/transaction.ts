@@ -2,11 +2,15 @@ import { randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
 import type { KeyRing } from '../keys/index.js';
 import { clearCookie, readCookiesWithPrefix, serializeCookie, type CookieOptions } from '../http/cookies.js';
+import { safeReturnTo } from '../http/return-to.js';
 
 /**
  * The login transaction: PKCE verifier, `state` and `nonce` for one attempt, bound to the
  * browser by a sealed, short-lived cookie named after the attempt's state, so several tabs can
  * log in at once. At most `maxPending` are kept; older ones are cleared when a new one starts.
+ *
+ * Size: each cookie stays under 4096 bytes (browsers drop larger ones) and `returnTo` gets a byte
+ * budget, so `maxPending` of them plus a session cookie stay far below a 16 KB header limit.
  */
 export interface Transaction {
   state: string;
@@ -21,8 +25,13 @@ export interface Transaction {
 }
 
 export const transactionTtlSeconds = 600;
-const maxPending = 3;
+/** Pending transactions a browser keeps; a new login clears the oldest beyond this. */
+export const maxPending = 3;
 const purpose = 'txn';
+/** Budget of the (ASCII, percent-encoded) `returnTo`; a longer one falls back to `/`. About 1.8 KB of cookie. */
+export const maxReturnToBytes = 1024;
+/** The most a browser stores for one cookie (name, value and attributes). */
+const maxCookieBytes = 4096;
 
 export function newTransaction(returnTo: string, silent: boolean, now = Date.now(), acr?: string[]): Transaction {
   return {
@@ -54,14 +63,42 @@ export class TransactionCookies {
 
   /** Set-Cookie values that store `txn` and clear the oldest pending attempts beyond the bound. */
   begin(txn: Transaction, cookieHeader: string | undefined, now = Date.now()): string[] {
-    const pending = readCookiesWithPrefix(cookieHeader, this.prefix)
-      .map(([name, value]) => ({ name, txn: this.#open(value, now) }))
+    return [this.#serialize(txn), ...this.#stale(cookieHeader, now).map((name) => clearCookie(name, this.#options))];
+  }
+
+  /**
+   * The pending transaction cookies to clear. Only names this class could have set count, and
+   * only the first `maxPending` distinct ones are opened: a request carrying hundreds of cookies
+   * costs at most `maxPending` unseals and gets at most `maxPending` clearing headers back.
+   */
+  #stale(cookieHeader: string | undefined, now: number): string[] {
+    const names = new Map<string, string>();
+    for (const [name, value] of readCookiesWithPrefix(cookieHeader, this.prefix)) {
+      if (names.size >= maxPending) break;
+      if (this.#isOurName(name) && !names.has(name)) names.set(name, value);
+    }
+    const pending = [...names].map(([name, value]) => ({ name, txn: this.#open(value, now) }))
       .sort((a, b) => (b.txn?.createdAt ?? 0) - (a.txn?.createdAt ?? 0));
-    const stale = pending.filter((p, i) => p.txn === undefined || i >= maxPending - 1);
-    return [
-      serializeCookie(this.nameFor(txn.state), this.#keys.seal(JSON.stringify(txn), purpose), { ...this.#options, maxAge: transactionTtlSeconds }),
-      ...stale.map((p) => clearCookie(p.name, this.#options)),
-    ];
+    return pending.filter((p, i) => p.txn === undefined || i >= maxPending - 1).map((p) => p.name);
+  }
+
+  #isOurName(name: string): boolean {
+    return name.length === this.prefix.length + 16 && /^[A-Za-z0-9_-]{16}$/.test(name.slice(this.prefix.length));
+  }
+
+  /** The cookie holding `txn`, within the size budget: an oversized or unsafe `returnTo` becomes `/`. */
+  #serialize(txn: Transaction): string {
+    const returnTo = safeReturnTo(txn.returnTo);
+    const fitting = Buffer.byteLength(returnTo) <= maxReturnToBytes ? returnTo : '/';
+    let cookie = this.#cookieFor({ ...txn, returnTo: fitting });
+    if (Buffer.byteLength(cookie) > maxCookieBytes && fitting !== '/') cookie = this.#cookieFor({ ...txn, returnTo: '/' });
+    // Only an `acr` list far beyond what login accepts gets here: refuse it rather than set a cookie browsers drop.
+    if (Buffer.byteLength(cookie) > maxCookieBytes) throw new TypeError(`the login transaction does not fit in a ${maxCookieBytes}-byte cookie`);
+    return cookie;
+  }
+
+  #cookieFor(txn: Transaction): string {
+    return serializeCookie(this.nameFor(txn.state), this.#keys.seal(JSON.stringify(txn), purpose), { ...this.#options, maxAge: transactionTtlSeconds });
   }
 
   /** The transaction the callback's `state` belongs to, if this browser holds it and it is fresh. */

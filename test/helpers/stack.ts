@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDevIdp, type DevIdp } from '../../src/dev-idp/index.js';
-import { createGatewayHandler } from '../../src/gateway/server.js';
+import { attachGateway, createGatewayHandler } from '../../src/gateway/server.js';
 import { generateKeyEntry } from '../../src/keys/index.js';
 import { createTessera, type Tessera } from '../../src/tessera.js';
 import type { TesseraOptionsInput } from '../../src/config/index.js';
@@ -61,7 +61,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const idp = options.idp ?? (await startDevIdp({ port: 0, dataDir, quiet: true, accessTokenTtl: options.accessTokenTtl }));
   const upstream = await startEchoUpstream();
   const keys = generateKeyEntry();
-  const server = createServer();
+  const server = createServer({ maxHeaderSize: 16 * 1024 });
   const port = Number(new URL(await listen(server, 0)).port);
   const url = `http://localhost:${port}`;
   let current: { tessera: Tessera; close(): Promise<void> };
@@ -80,9 +80,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...options.options,
       ...overrides,
     }, options.store ? { store: options.store } : {});
-    const gateway = createGatewayHandler(tessera, upstream.url);
+    const gateway = createGatewayHandler(tessera, overrides.upstream ?? options.options?.upstream ?? upstream.url);
     server.removeAllListeners('request');
-    server.on('request', (req, res) => void gateway.handler(req, res));
+    server.removeAllListeners('checkContinue');
+    attachGateway(server, gateway);
     return { tessera, close: async () => { await gateway.close(); if (!options.store) await tessera.close(); } };
   };
   current = build();

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { createServer } from 'node:http';
+import { createMetricsHandler } from '../../src/gateway/server.js';
+import { closeServer, listen, startStack, type Stack } from '../helpers/stack.js';
 
 describe('login through the gateway', () => {
   let stack: Stack;
@@ -115,14 +117,19 @@ describe('login through the gateway', () => {
     assert.doesNotMatch(seen.headers.cookie ?? '', /(^|; )tessera(-txn-[^=]*)?=/);
   });
 
-  test('health, readiness and Prometheus metrics answer without a session', async () => {
+  test('health and readiness answer without a session; Prometheus metrics only on the metrics listener', async () => {
     await stack.login(stack.browser());
     const health = await fetch(`${stack.url}/healthz`);
     assert.equal(health.status, 200);
     const ready = await fetch(`${stack.url}/readyz`);
     assert.equal(ready.status, 200);
     assert.deepEqual(await ready.json(), { ready: true, store: true, idp: true });
-    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+    assert.equal((await fetch(`${stack.url}/metrics`)).status, 404);
+    const handler = createMetricsHandler(stack.tessera);
+    const server = createServer((req, res) => void handler(req, res));
+    const metricsUrl = await listen(server, 0);
+    const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
+    await closeServer(server);
     assert.match(metrics, /^# TYPE tessera_sessions_created_total counter$/m);
     assert.match(metrics, /^tessera_sessions_created_total [1-9]\d*$/m);
     assert.match(metrics, /^tessera_logins_started_total\{kind="interactive"\} [1-9]\d*$/m);

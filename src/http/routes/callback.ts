@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import { isTesseraError } from '../../errors.js';
 import { logger } from '../../lib/log.js';
+import { acrFloor, acrMeets } from '../../oidc/acr.js';
 import type { RouteContext } from '../context.js';
 import { redirect } from '../responses.js';
 import { failure, problem } from './errors.js';
@@ -14,7 +15,8 @@ const interactiveNeeded = new Set(['login_required', 'interaction_required', 'co
 
 /**
  * `GET /auth/callback`: checks the transaction, exchanges the code, validates the ID token and
- * the access token, and creates a session with a new id.
+ * the access token, checks the ID token's `acr` against what was requested and the configured
+ * floor, and creates a session with a new id.
  */
 export async function callback(ctx: RouteContext, request: Request, url: URL): Promise<Response> {
   const cookieHeader = request.headers.get('cookie') ?? undefined;
@@ -44,8 +46,10 @@ export async function callback(ctx: RouteContext, request: Request, url: URL): P
   const error = url.searchParams.get('error');
   if (error !== null) {
     if (txn.silent && interactiveNeeded.has(error)) {
-      // The IdP session is gone: fall back to an interactive login, never another silent one.
-      return redirect(`/auth/login?returnTo=${encodeURIComponent(txn.returnTo)}`, cookies);
+      // The IdP session is gone: fall back to an interactive login, never another silent one,
+      // asking for the same acr (the login route still holds it to the floor).
+      const acr = txn.acr === undefined ? '' : `&acr=${encodeURIComponent(txn.acr.join(' '))}`;
+      return redirect(`/auth/login?returnTo=${encodeURIComponent(txn.returnTo)}${acr}`, cookies);
     }
     if (error === 'access_denied') {
       return reject(403, 'access_denied', 'Sign-in cancelled', 'The sign-in was cancelled or denied at the identity provider.', cookies);
@@ -91,6 +95,16 @@ export async function callback(ctx: RouteContext, request: Request, url: URL): P
     if (access.sub !== idClaims.sub) {
       return reject(400, 'invalid_response', 'Sign-in failed', 'The access token and the ID token name different users.', cookies);
     }
+    // Before anything changes: a refused sign-in leaves this browser's current session as it was.
+    // The configured floor is checked on its own too, in case the transaction does not carry it.
+    const acr = stringOrUndefined(idClaims.acr);
+    const floor = acrFloor(ctx.config.acrValues);
+    const unmet = !acrMeets(acr, txn.acr) ? txn.acr : !acrMeets(acr, floor) ? floor : undefined;
+    if (unmet !== undefined) {
+      const required = unmet.map((v) => `"${v}"`).join(' or ');
+      const got = acr === undefined ? 'no acr at all' : `"${acr.slice(0, 64)}"`;
+      return reject(403, 'insufficient_acr', 'Stronger sign-in required', `This sign-in required the authentication level (acr) ${required}, but the identity provider confirmed ${got}. No session was created; please sign in again.`, cookies);
+    }
     const oldKey = ctx.sessions.storeKeyFromCookie(cookieHeader);
     if (oldKey !== undefined) await ctx.sessions.revoke(oldKey);
     const { setCookie } = await ctx.sessions.create(
@@ -107,7 +121,7 @@ export async function callback(ctx: RouteContext, request: Request, url: URL): P
         tid: stringOrUndefined(access.tid ?? idClaims.tid),
         scope: stringOrUndefined(access.scope ?? tokens.scope),
         amr: Array.isArray(idClaims.amr) ? stringArray(idClaims.amr) : undefined,
-        acr: stringOrUndefined(idClaims.acr),
+        acr,
         accessTokenExpiresAt: access.exp,
       },
     );
