@@ -9,8 +9,8 @@
 import http from 'node:http';
 import express from 'express';
 import { createTessera, loadConfig, openStore } from '../../dist/index.js';
-import { tesseraMiddleware } from '../../dist/http/node.js';
-import { tesseraExpress } from '../../dist/http/express.js';
+import { tesseraMiddleware } from '../../dist/adapters/node.js';
+import { tesseraExpress } from '../../dist/adapters/express.js';
 import { ready } from './ready.mjs';
 
 const port = Number(process.env.PORT ?? 4400);

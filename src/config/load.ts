@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { TesseraError } from '../errors.js';
-import { describeStore } from '../stores/open.js';
+import { describeStore } from './store-spec.js';
 import {
   deriveConfig, optionsSchema, optionToSetting, secretOptions, settingNames,
   type SettingName, type TesseraConfig, type TesseraOptionsInput,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { safeReturnTo } from '../http/return-to.js';
-import { parseDuration } from './duration.js';
+import { safeReturnTo } from '../lib/return-to.js';
+import { parseDuration } from '../lib/duration.js';
 import { parseCidr, parseListenAddress } from './network.js';
 import { mosaicDiscoveryPath, mosaicLogoutUrlFor, mosaicRegions, type MosaicRegion } from './mosaic.js';
 

@@ -2,19 +2,7 @@
  * The few HTML pages of the dev IdP: self-contained (no external resources), every echoed
  * value escaped.
  */
-const replacements: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-  '`': '&#96;',
-};
-
-export function escapeHtml(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"'`]/g, (c) => replacements[c] ?? c);
-}
-
+import { escapeHtml } from '../lib/html.js';
 const style = `body{font-family:system-ui,sans-serif;background:#f4f5f7;margin:0;padding:40px 16px;color:#1d2330}
 main{max-width:360px;margin:0 auto;background:#fff;border-radius:8px;padding:24px 28px;box-shadow:0 1px 3px rgba(0,0,0,.15)}
 h1{font-size:1.3em;margin:0 0 4px}p.note{color:#666;font-size:.85em;margin:0 0 16px}

@@ -8,7 +8,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InteractionDetails, Provider } from 'oidc-provider';
 import { ACR_MFA, ACR_PASSWORD, DEV_OTP_CODE } from './constants.js';
-import { errorBlock, escapeHtml, page } from './html.js';
+import { escapeHtml } from '../lib/html.js';
+import { errorBlock, page } from './html.js';
 import { readForm, redirect, sendHtml } from './respond.js';
 import type { UserDirectory } from './users.js';
 

@@ -9,7 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Provider } from 'oidc-provider';
-import { logger } from '../lib/log.js';
+import { logger } from '../observability/log.js';
 import type { AccessTokenVerifier } from './access-tokens.js';
 import type { ProviderStore } from './adapter.js';
 import { bearerToken, sendJson } from './respond.js';

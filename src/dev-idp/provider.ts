@@ -15,7 +15,7 @@ import type {
   KoaContextWithOIDC,
   UnknownObject,
 } from 'oidc-provider';
-import { logger } from '../lib/log.js';
+import { logger } from '../observability/log.js';
 import type { ProviderStore } from './adapter.js';
 import { isLoopbackCallback, isLoopbackUrl, type ClientMetadata } from './clients.js';
 import {
@@ -26,7 +26,8 @@ import {
   DEV_CLIENT_ID,
   DEV_TENANT_ID,
 } from './constants.js';
-import { escapeHtml, page } from './html.js';
+import { escapeHtml } from '../lib/html.js';
+import { page } from './html.js';
 import { requestsMfa } from './interactions.js';
 import { CONTENT_SECURITY_POLICY } from './respond.js';
 import type { UserDirectory } from './users.js';

@@ -13,7 +13,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { isTesseraError, TesseraError } from '../errors.js';
-import { logger } from '../lib/log.js';
+import { logger } from '../observability/log.js';
 import { createAccessTokenVerifier } from './access-tokens.js';
 import { openProviderStore, type ProviderStore } from './adapter.js';
 import { formatBanner } from './banner.js';
@@ -24,7 +24,8 @@ import {
   MOSAIC_TOKEN_PATH,
   OIDC_MOUNT,
 } from './constants.js';
-import { escapeHtml, page } from './html.js';
+import { escapeHtml } from '../lib/html.js';
+import { page } from './html.js';
 import { createInteractionRoutes } from './interactions.js';
 import { loadOrCreateKeys } from './keys.js';
 import { createMosaicLogout } from './mosaic-logout.js';

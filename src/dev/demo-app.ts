@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { escapeHtml } from '../http/pages.js';
+import { escapeHtml } from '../lib/html.js';
 
 /**
  * The demo application behind the gateway in `tessera dev`: it knows nothing about OIDC and

@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
-import { removeCookies } from '../http/cookies.js';
-import { logger } from '../lib/log.js';
+import { removeCookies } from '../lib/cookies.js';
+import { logger } from '../observability/log.js';
 import type { Peer } from './forwarding.js';
 import { hopByHop, isForwardingHeader, isIdentityHeader } from './request-headers.js';
 
@@ -85,7 +85,11 @@ export class UpstreamProxy {
       if (name === 'content-length') contentLength = value;
       headers.push(name, value);
     }
-    if (connectionTokens !== undefined) dropConnectionOptions(headers, connectionTokens);
+    if (connectionTokens !== undefined) {
+      const dropped = dropConnectionOptions(headers, connectionTokens);
+      if (dropped.has('x-forwarded-proto')) forwardedProto = false;
+      if (dropped.has('x-forwarded-host')) forwardedHost = false;
+    }
     if (cookie) headers.push('cookie', cookie);
     headers.push('x-tessera-sub', identity.sub, 'x-tessera-roles', identity.roles.join(','));
     if (identity.tid !== undefined) headers.push('x-tessera-tid', identity.tid);
@@ -119,12 +123,17 @@ export class UpstreamProxy {
 }
 
 /** Removes the headers a client named in `Connection` (RFC 9110 §7.6.1), except those the gateway sets itself. */
-function dropConnectionOptions(headers: string[], tokens: string): void {
+function dropConnectionOptions(headers: string[], tokens: string): Set<string> {
   const named = new Set(tokens.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t && t !== 'close' && t !== 'keep-alive'));
-  if (named.size === 0) return;
+  const dropped = new Set<string>();
+  if (named.size === 0) return dropped;
   for (let i = headers.length - 2; i >= 0; i -= 2) {
-    if (named.has(headers[i]!)) headers.splice(i, 2);
+    if (named.has(headers[i]!)) {
+      dropped.add(headers[i]!);
+      headers.splice(i, 2);
+    }
   }
+  return dropped;
 }
 
 /**

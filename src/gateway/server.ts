@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isTesseraError } from '../errors.js';
-import { logger } from '../lib/log.js';
-import { denyAnonymous, unavailable } from '../http/node.js';
-import { toRequest, writeResponse } from '../http/node-bridge.js';
+import { logger } from '../observability/log.js';
+import { denyAnonymous, unavailable } from '../adapters/node.js';
+import { toRequest, writeResponse } from '../adapters/node-bridge.js';
 import type { Tessera } from '../tessera.js';
 import { ClientLimit } from './client-limit.js';
 import { ForwardingPolicy } from './forwarding.js';

@@ -1,4 +1,4 @@
-import { logger } from '../lib/log.js';
+import { logger } from '../observability/log.js';
 
 /**
  * Mosaic's logout API: `POST {api}/cis/v1/auth/logout` with the user's access token. Called

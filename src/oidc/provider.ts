@@ -1,7 +1,7 @@
 import * as client from 'openid-client';
 import { isLoopbackUrl, type TesseraConfig } from '../config/index.js';
 import { TesseraError } from '../errors.js';
-import { logger } from '../lib/log.js';
+import { logger } from '../observability/log.js';
 
 export interface ProviderMetadata {
   issuer: string;

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
 import type { KeyRing } from '../keys/index.js';
-import { clearCookie, readCookiesWithPrefix, serializeCookie, type CookieOptions } from '../http/cookies.js';
-import { safeReturnTo } from '../http/return-to.js';
+import { clearCookie, readCookiesWithPrefix, serializeCookie, type CookieOptions } from '../lib/cookies.js';
+import { safeReturnTo } from '../lib/return-to.js';
 
 /**
  * The login transaction: PKCE verifier, `state` and `nonce` for one attempt, bound to the

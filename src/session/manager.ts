@@ -1,7 +1,7 @@
 import type { TesseraConfig } from '../config/index.js';
-import { clearCookie, readCookie, serializeCookie, type CookieOptions } from '../http/cookies.js';
+import { clearCookie, readCookie, serializeCookie, type CookieOptions } from '../lib/cookies.js';
 import type { KeyRing } from '../keys/index.js';
-import { logger } from '../lib/log.js';
+import { logger } from '../observability/log.js';
 import type { SessionRecord, SessionStore } from '../stores/types.js';
 import { SessionCache, type CachedSession } from './cache.js';
 import { isSessionIdFormat, newSessionId, sessionRefFor, storeKeyFor } from './ids.js';

@@ -1,4 +1,4 @@
-import { logger } from '../lib/log.js';
+import { logger } from '../observability/log.js';
 
 export type InvalidationListener = (key: string | undefined) => void;
 

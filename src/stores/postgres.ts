@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { logger } from '../lib/log.js';
+import { logger } from '../observability/log.js';
 import { closedError, guard } from './errors.js';
 import { InvalidationListeners } from './invalidation.js';
 import { assertEpochMs, assertKey, assertRecord, assertTtl, byCreation, decodeCompact, encodeCompact, storeExpiry } from './record.js';

@@ -31,16 +31,14 @@
  */
 import { createHash } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { logger } from '../lib/log.js';
+import type { RedisNode } from '../config/store-spec.js';
+import { logger } from '../observability/log.js';
 import { closedError, storeUnavailable, withDeadline } from './errors.js';
 import { InvalidationListeners } from './invalidation.js';
 import { assertEpochMs, assertKey, assertRecord, assertTtl, byCreation, decodeCompact, encodeCompact, storeExpiry } from './record.js';
 import type { SessionRecord, SessionStore } from './types.js';
 
-export interface RedisNode {
-  host: string;
-  port: number;
-}
+export type { RedisNode };
 
 export type RedisConnection =
   | { url: string }

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { logger } from '../lib/log.js';
+import { logger } from '../observability/log.js';
 import { closedError, guard, storeUnavailable } from './errors.js';
 import { assertEpochMs, assertKey, assertRecord, assertTtl, byCreation, decodeCompact, encodeCompact, storeExpiry } from './record.js';
 import type { SessionRecord, SessionStore } from './types.js';

@@ -1,5 +1,5 @@
 import type { JWTPayload } from 'jose';
-import { logger } from '../lib/log.js';
+import { logger } from '../observability/log.js';
 import { resolveAlgorithms, resolveClockTolerance } from './algorithms.js';
 import { createVerifiedTokenCache, type VerifiedTokenCache } from './cache.js';
 import {

@@ -1,6 +1,6 @@
 import { errors } from 'jose';
 import { TesseraError } from '../errors.js';
-import { logger } from '../lib/log.js';
+import { logger } from '../observability/log.js';
 
 export type TokenErrorCode =
   | 'ERR_TOKEN_MALFORMED'

@@ -1,5 +1,5 @@
 import { importJWK, type CryptoKey, type JWK, type JWSHeaderParameters } from 'jose';
-import { logger } from '../lib/log.js';
+import { logger } from '../observability/log.js';
 import { isJwsAlgorithm, keyFamily, type JwsAlgorithm } from './algorithms.js';
 import { quoteUntrusted as quote, tokenError } from './errors.js';
 

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import * as fc from 'fast-check';
 import { resolveConfig } from '../../src/config/index.js';
 import { isTesseraError } from '../../src/errors.js';
-import { safeReturnTo } from '../../src/http/return-to.js';
+import { safeReturnTo } from '../../src/lib/return-to.js';
 import { parseKeyRing } from '../../src/keys/index.js';
 import type { Transaction } from '../../src/oidc/transaction.js';
 import type { Browser } from '../helpers/browser.js';

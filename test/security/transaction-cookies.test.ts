@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import * as fc from 'fast-check';
-import { safeReturnTo } from '../../src/http/return-to.js';
+import { safeReturnTo } from '../../src/lib/return-to.js';
 import { parseKeyRing, type KeyRing } from '../../src/keys/index.js';
 import { newTransaction, TransactionCookies, type Transaction } from '../../src/oidc/transaction.js';
 import { startStack, type Stack } from '../helpers/stack.js';

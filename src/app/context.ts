@@ -4,7 +4,7 @@ import type { IdentityProvider } from '../oidc/provider.js';
 import type { TransactionCookies } from '../oidc/transaction.js';
 import type { SessionManager } from '../session/manager.js';
 import type { Verifiers } from '../oidc/verifiers.js';
-import type { Metrics } from '../lib/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 
 /** What every `/auth/*` route works with. */
 export interface RouteContext {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { safeReturnTo } from '../../src/http/return-to.js';
+import { safeReturnTo } from '../../src/lib/return-to.js';
 
 describe('returnTo accepts only same-origin relative paths', () => {
   for (const value of ['/', '/dashboard', '/a/b?x=1&y=%2F#frag', '/caf%C3%A9', '/path;params']) {

@@ -1,6 +1,6 @@
 import { logoutAtIdp } from '../../oidc/idp-logout.js';
 import * as client from 'openid-client';
-import { logger } from '../../lib/log.js';
+import { logger } from '../../observability/log.js';
 import { readForm } from '../body.js';
 import type { RouteContext } from '../context.js';
 import { logoutFormPage } from '../pages.js';

@@ -1,5 +1,5 @@
 import { isTesseraError } from '../../errors.js';
-import { logger } from '../../lib/log.js';
+import { logger } from '../../observability/log.js';
 import { messagePage } from '../pages.js';
 import { isApiRequest } from '../request-kind.js';
 import { html, json } from '../responses.js';

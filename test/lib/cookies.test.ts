@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { clearCookie, readCookie, serializeCookie } from '../../src/http/cookies.js';
+import { clearCookie, readCookie, serializeCookie } from '../../src/lib/cookies.js';
 
 describe('cookie parsing', () => {
   test('finds one cookie among many', () => {

@@ -1,5 +1,5 @@
 import { isTesseraError } from '../../errors.js';
-import { logger } from '../../lib/log.js';
+import { logger } from '../../observability/log.js';
 import { readForm } from '../body.js';
 import type { RouteContext } from '../context.js';
 import { json } from '../responses.js';

@@ -2,10 +2,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isTesseraError } from '../errors.js';
 import type { Session } from '../session/manager.js';
 import type { Tessera } from '../tessera.js';
-import { loginRequired, storeUnavailable, type Denial } from './denials.js';
+import { loginRequired, storeUnavailable, type Denial } from '../app/denials.js';
 import { toRequest, writeResponse } from './node-bridge.js';
 import type { MiddlewareOptions } from './node.js';
-import { isApiRequest } from './request-kind.js';
+import { isApiRequest } from '../app/request-kind.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -3,7 +3,7 @@ import { acrFloor, requestedAcr } from '../../oidc/acr.js';
 import { newTransaction } from '../../oidc/transaction.js';
 import type { RouteContext } from '../context.js';
 import { redirect } from '../responses.js';
-import { safeReturnTo } from '../return-to.js';
+import { safeReturnTo } from '../../lib/return-to.js';
 import { failure } from './errors.js';
 
 /**

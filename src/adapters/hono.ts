@@ -2,9 +2,9 @@ import type { MiddlewareHandler } from 'hono';
 import { isTesseraError } from '../errors.js';
 import type { Session } from '../session/manager.js';
 import type { Tessera } from '../tessera.js';
-import { loginRequired, storeUnavailable, toResponse } from './denials.js';
+import { loginRequired, storeUnavailable, toResponse } from '../app/denials.js';
 import type { MiddlewareOptions } from './node.js';
-import { isApiRequest } from './request-kind.js';
+import { isApiRequest } from '../app/request-kind.js';
 
 /** Hono's context variable the middleware sets: `c.get('tessera')`. */
 export type TesseraVariables = { tessera: Session | undefined };

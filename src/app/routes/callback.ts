@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import { isTesseraError } from '../../errors.js';
-import { logger } from '../../lib/log.js';
+import { logger } from '../../observability/log.js';
 import { acrFloor, acrMeets } from '../../oidc/acr.js';
 import type { RouteContext } from '../context.js';
 import { redirect } from '../responses.js';

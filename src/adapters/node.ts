@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Session } from '../session/manager.js';
 import type { Tessera } from '../tessera.js';
-import { isApiRequest } from './request-kind.js';
+import { isApiRequest } from '../app/request-kind.js';
 import { toRequest, writeResponse } from './node-bridge.js';
 import { isTesseraError } from '../errors.js';
-import { loginRequired, storeUnavailable, type Denial } from './denials.js';
+import { loginRequired, storeUnavailable, type Denial } from '../app/denials.js';
 
 export interface MiddlewareOptions {
   /** When false, anonymous requests pass through with no `tessera` field. Default true. */
