@@ -1,137 +1,110 @@
-import { resolveConfig, type TesseraConfig, type TesseraOptionsInput } from './config/index.js';
+import { isResolvedConfig, resolveConfig, type TesseraConfig, type TesseraOptionsInput } from './config/index.js';
 import { developmentKeys, parseKeyRing } from './keys/index.js';
-import { logger } from './observability/log.js';
-import { createMetrics } from './observability/metrics.js';
+import { createLogger, type Logger } from './observability/log.js';
+import { TesseraMetrics, type Metrics } from './observability/metrics.js';
 import { IdentityProvider } from './oidc/provider.js';
 import { TransactionCookies } from './oidc/transaction.js';
 import { Verifiers } from './oidc/verifiers.js';
 import type { RouteContext } from './app/context.js';
-import { json } from './app/responses.js';
-import { admin } from './app/routes/admin.js';
-import { backchannelLogout } from './app/routes/backchannel.js';
-import { callback } from './app/routes/callback.js';
-import { failure } from './app/routes/errors.js';
-import { login } from './app/routes/login.js';
-import { logout, logoutForm } from './app/routes/logout.js';
-import { sessionInfo } from './app/routes/session.js';
-import { SessionManager, type AuthResult } from './session/manager.js';
+import { createDecide, loginUrlFor, type Decision, type DecideOptions, type RequestFacts } from './app/decision.js';
+import { createAuthRouter } from './app/router.js';
+import { SessionManager, type AuthResult, type Session, type SessionTokens } from './session/manager.js';
+import { timeStore } from './session/timed-store.js';
 import { openStore } from './stores/index.js';
 import type { SessionStore } from './stores/types.js';
 
 export interface Tessera {
   /** Serves `/auth/*`; resolves to null for any other path. */
   handle(request: Request): Promise<Response | null>;
+  /** The one decision for a request: answer `/auth/*`, pass with the session, or deny (as data). */
+  decide(facts: RequestFacts, options?: DecideOptions): Promise<Decision>;
   /** The per-request check: no `Request` object, one hash, usually no store round trip. */
   authenticate(cookieHeader: string | undefined): Promise<AuthResult>;
-  /** The session's tokens (for token relay or offline use); undefined when it is gone. */
-  tokens(storeKey: string): Promise<{ access_token: string; id_token?: string | undefined; refresh_token?: string | undefined } | undefined>;
+  /** The tokens of a session `authenticate`/`decide` returned (token relay, offline use); undefined once it has ended. */
+  tokens(session: Session): Promise<SessionTokens | undefined>;
   /** Where to send a browser that has no valid session. */
   loginUrl(returnTo: string, renew?: boolean): string;
-  readonly sessions: SessionManager;
-  readonly config: TesseraConfig;
+  /** The origin users reach (`TESSERA_PUBLIC_URL`). */
+  readonly publicUrl: string;
+  /** The session cookie's name (`__Host-tessera` on https, `tessera` on plain-http development URLs). */
+  readonly cookieName: string;
+  /** A user's sessions, by their opaque `ref`. */
+  readonly sessions: {
+    list(sub: string): Promise<Session[]>;
+    revoke(sub: string, ref: string): Promise<boolean>;
+    revokeAll(sub: string): Promise<number>;
+  };
   /** Whether the store and the IdP's metadata are reachable (for `/readyz`). */
   ready(): Promise<{ ready: boolean; store: boolean; idp: boolean }>;
-  metrics(): string;
+  /** This instance's metrics: a prom-client `Registry` of its own, to scrape (`render()`) or merge into the host's. */
+  readonly metrics: Metrics;
   close(): Promise<void>;
 }
 
 export interface TesseraDependencies {
   /** A store instance instead of the one `store` (TESSERA_STORE) names. */
   store?: SessionStore;
+  /**
+   * Where Tessera logs: any pino-compatible logger (pino, Fastify's `app.log`), which keeps its
+   * own level. Without one, Tessera logs JSON lines to stderr at `logLevel`.
+   */
+  logger?: Logger;
 }
 
-const isResolved = (value: object): value is TesseraConfig => 'idleTimeoutMs' in value && 'discoveryUrl' in value;
+/** What the gateway, the CLI and tests reach inside an instance; not part of the public API. */
+export interface TesseraInternals {
+  config: TesseraConfig;
+  sessions: SessionManager;
+  store: SessionStore;
+  logger: Logger;
+  metrics: TesseraMetrics;
+}
+
+const internals = new WeakMap<Tessera, TesseraInternals>();
+
+/** The internals of an instance made by `createTessera` (for Tessera's own gateway, CLI and tests). */
+export function internalsOf(tessera: Tessera): TesseraInternals {
+  const found = internals.get(tessera);
+  if (found === undefined) throw new TypeError('"tessera" must be an instance made by createTessera');
+  return found;
+}
 
 /** Builds Tessera from options (or a configuration already resolved by `loadConfig`). */
 export function createTessera(options: TesseraOptionsInput | TesseraConfig, dependencies: TesseraDependencies = {}): Tessera {
-  const config = isResolved(options) ? options : resolveConfig(options);
+  const config = isResolvedConfig(options) ? options : resolveConfig(options);
   const keys = parseKeyRing(config.keys ?? developmentKeys(config.dataDir));
-  const store = dependencies.store ?? openStore(config.store);
-  const provider = new IdentityProvider(config);
-  const sessions = new SessionManager(store, keys, config);
-  const metrics = createMetrics();
+  const logger = dependencies.logger ?? createLogger({ level: config.logLevel });
+  const metrics = new TesseraMetrics();
+  const observability = { logger, metrics };
+  const store = timeStore(dependencies.store ?? openStore(config.store, { logger }), metrics);
+  const provider = new IdentityProvider(config, observability);
+  const sessions = new SessionManager(store, keys, config, observability);
   const ctx: RouteContext = {
     config,
     keys,
     provider,
     sessions,
+    store,
     transactions: new TransactionCookies(keys, config.secureCookies),
-    verifiers: new Verifiers(config, provider, store),
+    verifiers: new Verifiers(config, provider, store, observability),
     metrics,
+    logger,
   };
+  const handle = createAuthRouter(ctx);
 
-  async function handle(request: Request): Promise<Response | null> {
-    const response = await route(request);
-    return response === null ? null : guardLocation(response);
-  }
-
-  // Defence in depth at the single exit of `/auth/*`: whatever a route computed, a `Location`
-  // resolves to this origin or to the IdP's authorization / end-session endpoints.
-  const publicOrigin = new URL(config.publicUrl).origin;
-  let idpOrigins: ReadonlySet<string> | undefined;
-  async function allowedIdpOrigins(): Promise<ReadonlySet<string>> {
-    if (idpOrigins !== undefined) return idpOrigins;
-    const metadata = (await provider.configuration()).serverMetadata();
-    const origins = new Set<string>();
-    for (const endpoint of [metadata.authorization_endpoint, metadata.end_session_endpoint]) {
-      const origin = typeof endpoint === 'string' ? originOf(endpoint, config.publicUrl) : undefined;
-      if (origin !== undefined && origin !== 'null') origins.add(origin);
-    }
-    return (idpOrigins = origins);
-  }
-
-  async function guardLocation(response: Response): Promise<Response> {
-    const location = response.headers.get('location');
-    if (location === null) return response;
-    const origin = originOf(location, config.publicUrl);
-    if (origin === publicOrigin) return response;
-    if (origin !== undefined && origin !== 'null') {
-      try {
-        if ((await allowedIdpOrigins()).has(origin)) return response;
-      } catch {
-        // No IdP metadata: nothing off this origin is allowed.
-      }
-    }
-    logger.error('refused a redirect off this origin', { location: location.slice(0, 200) });
-    const headers = new Headers(response.headers);
-    headers.set('location', '/');
-    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
-  }
-
-  async function route(request: Request): Promise<Response | null> {
-    const url = new URL(request.url);
-    const path = url.pathname;
-    if (!path.startsWith('/auth/') && path !== '/auth') return null;
-    try {
-      const method = request.method;
-      switch (path) {
-        case '/auth/login':
-          return method === 'GET' ? await login(ctx, request, url) : notAllowed('GET');
-        case '/auth/callback':
-          return method === 'GET' ? await callback(ctx, request, url) : notAllowed('GET');
-        case '/auth/logout':
-          if (method === 'GET') return logoutForm(ctx, request);
-          return method === 'POST' ? await logout(ctx, request) : notAllowed('GET, POST');
-        case '/auth/session':
-          return method === 'GET' ? await sessionInfo(ctx, request) : notAllowed('GET');
-        case '/auth/backchannel-logout':
-          if (!config.backchannelLogout) break;
-          return method === 'POST' ? await backchannelLogout(ctx, request) : notAllowed('POST');
-      }
-      if (path.startsWith('/auth/admin/')) return await admin(ctx, request, path);
-      return json(404, { error: 'not_found', error_description: `no route ${path}` });
-    } catch (err) {
-      return failure(request, err);
-    }
-  }
-
-  return {
+  const tessera: Tessera = {
     handle,
+    decide: createDecide(sessions, handle),
     authenticate: (cookieHeader) => sessions.authenticate(cookieHeader),
-    tokens: (storeKey) => sessions.tokensFor(storeKey),
-    loginUrl: (returnTo, renew = false) => `/auth/login?returnTo=${encodeURIComponent(returnTo)}${renew ? '&silent=1' : ''}`,
-    sessions,
-    config,
+    tokens: (session) => sessions.tokensOf(session),
+    loginUrl: loginUrlFor,
+    publicUrl: config.publicUrl,
+    cookieName: sessions.cookieName,
+    sessions: {
+      list: (sub) => sessions.listByUser(sub),
+      revoke: (sub, ref) => sessions.revokeByRef(sub, ref),
+      revokeAll: (sub) => sessions.revokeByUser(sub),
+    },
     async ready() {
       const [storeOk, idpOk] = await Promise.all([
         store.ping().then(() => true, () => false),
@@ -139,21 +112,9 @@ export function createTessera(options: TesseraOptionsInput | TesseraConfig, depe
       ]);
       return { ready: storeOk && idpOk, store: storeOk, idp: idpOk };
     },
-    metrics: () => metrics.render(),
+    metrics,
     close: () => store.close(),
   };
-}
-
-function originOf(location: string, base: string): string | undefined {
-  try {
-    return new URL(location, base).origin;
-  } catch {
-    return undefined;
-  }
-}
-
-function notAllowed(allow: string): Response {
-  const response = json(405, { error: 'method_not_allowed', error_description: `use ${allow}` });
-  response.headers.set('allow', allow);
-  return response;
+  internals.set(tessera, { config, sessions, store, logger, metrics });
+  return tessera;
 }

@@ -1,15 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DecideOptions, RequestFacts } from '../app/decision.js';
+import type { Denial } from '../app/denials.js';
 import type { Session } from '../session/manager.js';
 import type { Tessera } from '../tessera.js';
-import { isApiRequest } from '../app/request-kind.js';
 import { toRequest, writeResponse } from './node-bridge.js';
-import { isTesseraError } from '../errors.js';
-import { loginRequired, storeUnavailable, type Denial } from '../app/denials.js';
 
-export interface MiddlewareOptions {
-  /** When false, anonymous requests pass through with no `tessera` field. Default true. */
-  required?: boolean;
-}
+export type MiddlewareOptions = DecideOptions;
 
 /** The one field the middleware sets: `req.tessera`, the authenticated session. */
 export type RequestWithSession = IncomingMessage & { tessera?: Session };
@@ -17,52 +13,36 @@ export type RequestWithSession = IncomingMessage & { tessera?: Session };
 type Next = (err?: unknown) => void;
 
 /**
- * `node:http` middleware (also works as Express/Connect middleware): serves `/auth/*`, and for
- * every other request checks the session cookie. Authenticated → `req.tessera` is set and
- * `next()` runs; anonymous → pages are redirected to login, API requests get 401 JSON.
+ * `node:http` middleware (also Express/Connect): serves `/auth/*`; for every other request sets
+ * `req.tessera` and calls `next()`, or answers the core's denial (login redirect, 401 JSON, 503).
  */
 export function tesseraMiddleware(tessera: Tessera, options: MiddlewareOptions = {}) {
-  const required = options.required ?? true;
   return async function tesseraHandler(req: RequestWithSession, res: ServerResponse, next: Next): Promise<void> {
     try {
-      const url = req.url ?? '/';
-      if (url.startsWith('/auth/')) {
-        const response = await tessera.handle(toRequest(req, tessera.config.publicUrl));
-        if (response) return await writeResponse(res, response);
-        return next();
-      }
-      const result = await tessera.authenticate(req.headers.cookie);
-      if (result.authenticated) {
-        req.tessera = result.session;
-        return next();
-      }
-      if (!required) return next();
-      denyAnonymous(req, res, tessera.loginUrl(url, result.renew), result.clearCookie);
+      const decision = await tessera.decide(nodeFacts(req, tessera.publicUrl), options);
+      if (decision.kind === 'respond') return await writeResponse(res, decision.response);
+      if (decision.kind === 'deny') return sendDenial(res, decision.denial);
+      if (decision.session) req.tessera = decision.session;
+      next();
     } catch (err) {
-      if (isTesseraError(err) && err.status === 503) {
-        unavailable(req, res);
-        return;
-      }
       next(err);
     }
   };
 }
 
-/** The page/API rule for a request without a valid session. */
-export function denyAnonymous(req: IncomingMessage, res: ServerResponse, loginUrl: string, clearCookie: string | undefined): void {
-  send(res, loginRequired(isApiRequest((name) => header(req, name)), loginUrl, clearCookie));
+/** A node request as the core reads it. */
+export function nodeFacts(req: IncomingMessage, publicUrl: string, cookie: string | undefined = req.headers.cookie): RequestFacts {
+  return {
+    url: req.url ?? '/',
+    cookie,
+    header: (name) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    },
+    request: () => toRequest(req, publicUrl),
+  };
 }
 
-/** A store outage: a clear 503, never a 401 that would look like a logout. */
-export function unavailable(req: IncomingMessage, res: ServerResponse): void {
-  send(res, storeUnavailable(isApiRequest((name) => header(req, name))));
-}
-
-function send(res: ServerResponse, denial: Denial): void {
+export function sendDenial(res: ServerResponse, denial: Denial): void {
   res.writeHead(denial.status, denial.headers).end(denial.body);
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }

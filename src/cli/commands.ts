@@ -2,14 +2,14 @@ import { describeConfig, loadConfig } from '../config/index.js';
 import { generateKeyEntry } from '../keys/index.js';
 import { startDevIdp } from '../dev-idp/index.js';
 import { startGateway } from '../gateway/server.js';
-import { createTessera } from '../tessera.js';
+import { createTessera, internalsOf } from '../tessera.js';
 import { describeStore, migrateStore, openStore, parseStoreSpec } from '../stores/index.js';
 import { sessionRefFor } from '../session/ids.js';
 import { onShutdown, UsageError, type Command } from './command.js';
 import { runDev } from './dev.js';
+import { configFileOf, readSettings } from './settings.js';
 
 const configOption = { config: { type: 'string' as const } };
-const configFile = (values: Record<string, unknown>) => values.config as string | undefined;
 
 export const commands: Command[] = [
   {
@@ -18,12 +18,11 @@ export const commands: Command[] = [
     usage: 'tessera serve [--config file.json]',
     options: configOption,
     async run(values) {
-      const config = loadConfig(process.env, configFile(values));
+      const config = loadConfig(process.env, configFileOf(values));
       if (!config.upstream) throw new UsageError('TESSERA_UPSTREAM: required for tessera serve (the application to proxy to)');
       const tessera = createTessera(config);
       const gateway = await startGateway(tessera, { upstream: config.upstream, port: config.port, host: config.host });
-      console.log(`tessera gateway listening on ${gateway.url} (public URL ${config.publicUrl}) → ${config.upstream}`);
-      if (gateway.metricsUrl) console.log(`metrics, health and readiness on ${gateway.metricsUrl}`);
+      internalsOf(tessera).logger.info({ url: gateway.url, publicUrl: config.publicUrl, upstream: config.upstream, metricsUrl: gateway.metricsUrl }, 'gateway listening');
       return onShutdown(() => gateway.close());
     },
   },
@@ -32,19 +31,22 @@ export const commands: Command[] = [
     summary: 'Run the development stack: the dev identity provider, the gateway and a demo app (what `npm start` runs).',
     usage: 'tessera dev [--config file.json]',
     options: configOption,
-    run: (values) => runDev(configFile(values)),
+    run: (values) => runDev(values),
   },
   {
     name: 'dev-idp',
-    summary: 'Run the development identity provider alone (shaped like Mosaic; for development and tests only).',
-    usage: 'tessera dev-idp [--port 4000] [--data-dir .tessera] [--users users.json] [--clients clients.json]',
-    options: { port: { type: 'string' }, 'data-dir': { type: 'string' }, users: { type: 'string' }, clients: { type: 'string' } },
+    summary: 'Run the development identity provider alone (shaped like Mosaic; for development and tests only). Reads TESSERA_DEV_IDP_PORT, TESSERA_DEV_IDP_ACCESS_TOKEN_TTL and TESSERA_DATA_DIR from the environment or --config; flags win.',
+    usage: 'tessera dev-idp [--config file.json] [--port 4000] [--data-dir .tessera] [--users users.json] [--clients clients.json]',
+    options: { ...configOption, port: { type: 'string' }, 'data-dir': { type: 'string' }, users: { type: 'string' }, clients: { type: 'string' } },
     async run(values) {
-      const port = values.port === undefined ? undefined : Number(values.port);
-      if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError('--port: expected a port number 0-65535');
+      const settings = readSettings(['TESSERA_DEV_IDP_PORT', 'TESSERA_DEV_IDP_ACCESS_TOKEN_TTL', 'TESSERA_DATA_DIR'], values, {
+        TESSERA_DEV_IDP_PORT: 'port',
+        TESSERA_DATA_DIR: 'data-dir',
+      });
       const idp = await startDevIdp({
-        port,
-        dataDir: values['data-dir'] as string | undefined,
+        port: settings.TESSERA_DEV_IDP_PORT,
+        accessTokenTtl: settings.TESSERA_DEV_IDP_ACCESS_TOKEN_TTL,
+        dataDir: settings.TESSERA_DATA_DIR,
         usersFile: values.users as string | undefined,
         clientsFile: values.clients as string | undefined,
       });
@@ -57,7 +59,7 @@ export const commands: Command[] = [
     usage: 'tessera check-config [--config file.json]',
     options: configOption,
     async run(values) {
-      const config = loadConfig(process.env, configFile(values));
+      const config = loadConfig(process.env, configFileOf(values));
       parseStoreSpec(config.store); // the store URL is checked here, not by the settings schema
       console.log(JSON.stringify(describeConfig(config), null, 2));
       console.log('configuration ok');
@@ -77,40 +79,42 @@ export const commands: Command[] = [
   {
     name: 'store',
     summary: 'store migrate: create what the store named by TESSERA_STORE needs (PostgreSQL tables and indexes, the SQLite file). Idempotent; Redis and memory need nothing.',
-    usage: 'tessera store migrate',
-    options: {},
+    usage: 'tessera store migrate [--config file.json]',
+    options: configOption,
     positionals: ['migrate'],
-    async run(_values, positionals) {
+    async run(values, positionals) {
       if (positionals.length !== 1 || positionals[0] !== 'migrate') throw new UsageError('expected: tessera store migrate');
-      const spec = process.env.TESSERA_STORE || 'sqlite:./.tessera/sessions.db';
+      const spec = readSettings(['TESSERA_STORE'], values).TESSERA_STORE;
       console.log(`migrating ${describeStore(spec)} …`);
       console.log(`store ready: ${await migrateStore(spec)}`);
     },
   },
   {
     name: 'sessions',
-    summary: 'List or revoke the sessions of a user in the store named by TESSERA_STORE.',
-    usage: 'tessera sessions list --sub <user> | tessera sessions revoke --sub <user> [--ref <session ref>]',
+    summary: 'List or revoke the sessions of a user in the store named by TESSERA_STORE (from the environment or --config).',
+    usage: 'tessera sessions list --sub <user> [--config file.json] | tessera sessions revoke --sub <user> [--ref <session ref>] [--config file.json]',
     options: { ...configOption, sub: { type: 'string' }, ref: { type: 'string' } },
     positionals: ['list', 'revoke'],
     async run(values, positionals) {
       const action = positionals[0];
       if (positionals.length !== 1 || (action !== 'list' && action !== 'revoke')) throw new UsageError('expected: tessera sessions list|revoke --sub <user>');
-      if (typeof values.sub !== 'string') throw new UsageError('--sub: required (the user id)');
-      const store = openStore(process.env.TESSERA_STORE ?? 'sqlite:./.tessera/sessions.db');
+      const missing = typeof values.sub === 'string' ? [] : ['--sub: required (the user id)'];
+      const { TESSERA_STORE: spec } = readSettings(['TESSERA_STORE'], values, {}, missing);
+      const sub = values.sub as string;
+      const store = openStore(spec);
       try {
-        const sessions = await store.listByUser(values.sub);
+        const sessions = await store.listByUser(sub);
         if (action === 'list') {
           for (const { key, record } of sessions) {
             console.log(`${sessionRefFor(key)}  created ${new Date(record.createdAt).toISOString()}  idle until ${new Date(record.idleExpiresAt).toISOString()}`);
           }
-          console.log(`${sessions.length} session(s) for ${values.sub}`);
+          console.log(`${sessions.length} session(s) for ${sub}`);
           return;
         }
         const targets = typeof values.ref === 'string' ? sessions.filter(({ key }) => sessionRefFor(key) === values.ref) : sessions;
         let revoked = 0;
         for (const { key } of targets) if (await store.delete(key)) revoked += 1;
-        console.log(`revoked ${revoked} session(s) for ${values.sub}`);
+        console.log(`revoked ${revoked} session(s) for ${sub}`);
         return revoked === 0 && typeof values.ref === 'string' ? 1 : 0;
       } finally {
         await store.close();

@@ -3,6 +3,7 @@ import { safeReturnTo } from '../lib/return-to.js';
 import { parseDuration } from '../lib/duration.js';
 import { parseCidr, parseListenAddress } from './network.js';
 import { mosaicDiscoveryPath, mosaicLogoutUrlFor, mosaicRegions, type MosaicRegion } from './mosaic.js';
+import { storeSpecProblem } from './store-spec.js';
 
 /** Every setting: its environment name (also the key in a `--config` JSON file) and option name. */
 export const settingNames = {
@@ -108,7 +109,10 @@ export const optionsSchema = z.object({
     error: `expected algorithms from ${allowedAlgorithms.join(', ')}`,
   })).min(1)).default(['RS256']),
   acrValues: text.refine((v) => v.split(/\s+/).every((value) => /^[A-Za-z0-9_.:-]{1,64}$/.test(value)), 'expected acr values separated by spaces, e.g. mfa (letters, digits, _ . : -)').optional(),
-  store: text.default('sqlite:./.tessera/sessions.db'),
+  store: text.superRefine((v, ctx) => {
+    const problem = v === '' ? undefined : storeSpecProblem(v); // empty: already reported as too small
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  }).default('sqlite:./.tessera/sessions.db'),
   keys: text.optional(),
   upstream: httpUrl.optional(),
   idleTimeout: duration.default(30 * 60_000),
@@ -170,6 +174,13 @@ export interface TesseraConfig extends Omit<Parsed, 'publicUrl' | 'issuer' | 'di
   secureCookies: boolean;
 }
 
+/** Marks a configuration as resolved (defaults applied, endpoints derived), so it is never parsed again. */
+const resolved: unique symbol = Symbol('tessera.resolvedConfig');
+
+export function isResolvedConfig(value: unknown): value is TesseraConfig {
+  return typeof value === 'object' && value !== null && (value as { [resolved]?: unknown })[resolved] === true;
+}
+
 export function deriveConfig(o: Parsed): TesseraConfig {
   const region = o.mosaicRegion === undefined ? undefined : mosaicRegions[o.mosaicRegion];
   const issuer = (o.issuer ?? region?.issuer)!;
@@ -177,7 +188,7 @@ export function deriveConfig(o: Parsed): TesseraConfig {
     ?? (region ? region.api + mosaicDiscoveryPath : `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`);
   const publicUrl = new URL(o.publicUrl ?? `http://localhost:${o.port}`).origin;
   const { idleTimeout, absoluteTimeout, sessionCacheTtl, sendTimeout, metricsAddress, logoutApiUrl, ...rest } = o;
-  return {
+  const config: TesseraConfig = {
     ...rest,
     publicUrl,
     issuer,
@@ -191,4 +202,7 @@ export function deriveConfig(o: Parsed): TesseraConfig {
     metricsAddress: metricsAddress === undefined ? undefined : parseListenAddress(metricsAddress),
     secureCookies: publicUrl.startsWith('https:'),
   };
+  // Not enumerable: printing or spreading the configuration does not carry the mark along.
+  Object.defineProperty(config, resolved, { value: true });
+  return config;
 }

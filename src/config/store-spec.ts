@@ -43,11 +43,18 @@ const prefixPattern = /^[A-Za-z0-9_:.{}-]{1,64}$/;
 /** The same rule `postgresStore` applies to its `table` option (optionally schema-qualified). */
 const tablePattern = /^[A-Za-z_][A-Za-z0-9_]{0,42}(?:\.[A-Za-z_][A-Za-z0-9_]{0,42})?$/;
 
-function invalid(spec: string, reason: string): TesseraError {
-  return new TesseraError(
-    'ERR_CONFIG_STORE',
-    `TESSERA_STORE ${JSON.stringify(describeStore(spec))} is not valid: ${reason}. Expected one of:\n  ${accepted.join('\n  ')}`,
-  );
+/** What is wrong with a spec; thrown inside this module, turned into what each caller shows. */
+class SpecProblem {
+  constructor(readonly spec: string, readonly reason: string) {}
+
+  /** `"<spec, passwords masked>" is not valid: <reason>`, then the accepted forms, one a line. */
+  describe(indent: string): string {
+    return `${JSON.stringify(describeStore(this.spec))} is not valid: ${this.reason}. Expected one of:\n${indent}${accepted.join(`\n${indent}`)}`;
+  }
+}
+
+function invalid(spec: string, reason: string): SpecProblem {
+  return new SpecProblem(spec, reason);
 }
 
 /** `host:port` or `[v6]:port`; `defaultPort` when the port is left out. */
@@ -120,6 +127,29 @@ function parseUrl(spec: string): URL {
 
 /** Parses a `TESSERA_STORE` value; throws `ERR_CONFIG_STORE` naming the accepted forms. */
 export function parseStoreSpec(spec: string, options: { cwd?: string } = {}): StoreSpec {
+  try {
+    return parse(spec, options);
+  } catch (err) {
+    if (!(err instanceof SpecProblem)) throw err;
+    throw new TesseraError('ERR_CONFIG_STORE', `TESSERA_STORE ${err.describe('  ')}`);
+  }
+}
+
+/**
+ * What is wrong with a `TESSERA_STORE` value, as one line of the settings schema's report (the
+ * accepted forms indented below it), or `undefined` when it is valid.
+ */
+export function storeSpecProblem(spec: string): string | undefined {
+  try {
+    parse(spec);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof SpecProblem)) throw err;
+    return err.describe('    ');
+  }
+}
+
+function parse(spec: string, options: { cwd?: string } = {}): StoreSpec {
   if (typeof spec !== 'string' || spec.trim() === '') throw invalid(String(spec ?? ''), 'it is empty');
   spec = spec.trim();
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(spec)?.[1]?.toLowerCase();

@@ -3,7 +3,8 @@
  * interactions, ...) in one SQLite table, so state survives a restart and IdP sessions can be
  * found by account (what Mosaic's logout API needs).
  */
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 
 /** Models whose records belong to a grant and go away with it. */
@@ -31,7 +32,9 @@ export interface ProviderStore {
 const now = () => Math.floor(Date.now() / 1000);
 
 export function openProviderStore(path: string): ProviderStore {
-  const db = new Database(path);
+  // Loaded here, not at import: the CLI imports the dev IdP, and better-sqlite3 is optional.
+  const Sqlite = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+  const db = new Sqlite(path);
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 2000');
   db.exec(`

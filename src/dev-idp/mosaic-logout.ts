@@ -9,14 +9,14 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Provider } from 'oidc-provider';
-import { logger } from '../observability/log.js';
+import type { Logger } from '../observability/log.js';
 import type { AccessTokenVerifier } from './access-tokens.js';
 import type { ProviderStore } from './adapter.js';
 import { bearerToken, sendJson } from './respond.js';
 
 const invalidToken = { message: 'Invalid token', error_code: 401 };
 
-export function createMosaicLogout(provider: Provider, store: ProviderStore, verify: AccessTokenVerifier) {
+export function createMosaicLogout(provider: Provider, store: ProviderStore, verify: AccessTokenVerifier, logger: Logger) {
   async function endSessionsOf(accountId: string): Promise<number> {
     let count = 0;
     for (const id of store.sessionIdsForAccount(accountId)) {
@@ -34,7 +34,7 @@ export function createMosaicLogout(provider: Provider, store: ProviderStore, ver
       const client = await provider.Client.find(clientId).catch(() => undefined);
       if (client?.backchannelLogoutUri === undefined) return;
       await client.backchannelLogout(accountId, sid).catch((err: unknown) => {
-        logger.warn('dev IdP back-channel logout failed', { client: clientId, error: err instanceof Error ? err.message : String(err) });
+        logger.warn({ client: clientId, error: err instanceof Error ? err.message : String(err) }, 'dev IdP back-channel logout failed');
       });
     }));
   }
@@ -52,7 +52,7 @@ export function createMosaicLogout(provider: Provider, store: ProviderStore, ver
       return;
     }
     const sessionsCount = await endSessionsOf(claims.sub);
-    logger.debug('dev IdP logout API ended sessions', { sub: claims.sub, sessions: sessionsCount });
+    logger.debug({ sub: claims.sub, sessions: sessionsCount }, 'dev IdP logout API ended sessions');
     sendJson(res, 200, { sessions_count: sessionsCount });
   };
 }

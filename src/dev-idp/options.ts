@@ -1,5 +1,6 @@
 /** The dev IdP's options, their environment defaults, and their validation. */
 import { TesseraError } from '../errors.js';
+import type { Logger, LogLevel } from '../observability/log.js';
 import type { ClientMetadata } from './clients.js';
 
 export interface DevIdpOptions {
@@ -19,6 +20,8 @@ export interface DevIdpOptions {
   clients?: ClientMetadata[];
   /** Do not print the start banner. */
   quiet?: boolean;
+  /** Where the dev IdP logs; default JSON lines on stderr at `TESSERA_LOG_LEVEL` (or info). */
+  logger?: Logger;
 }
 
 export interface ResolvedDevIdpOptions {
@@ -30,7 +33,11 @@ export interface ResolvedDevIdpOptions {
   clientsFile: string | undefined;
   clients: ClientMetadata[];
   quiet: boolean;
+  /** The level of the dev IdP's own logger, when no `logger` is passed. */
+  logLevel: LogLevel;
 }
+
+const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
 
 function invalid(name: string, expected: string, value: unknown): never {
   throw new TesseraError('ERR_DEV_IDP_CONFIG', `${name} must be ${expected}, got ${JSON.stringify(value)}`);
@@ -57,6 +64,8 @@ export function resolveOptions(options: DevIdpOptions, env: NodeJS.ProcessEnv = 
   const dataDir = options.dataDir ?? '.tessera';
   if (typeof dataDir !== 'string' || dataDir === '') invalid('dataDir', 'a directory path', dataDir);
   if (options.clients !== undefined && !Array.isArray(options.clients)) invalid('clients', 'an array of client metadata', options.clients);
+  const logLevel = env.TESSERA_LOG_LEVEL || 'info';
+  if (!logLevels.includes(logLevel as LogLevel)) invalid('TESSERA_LOG_LEVEL', logLevels.join(', '), logLevel);
   return {
     port,
     host,
@@ -66,5 +75,6 @@ export function resolveOptions(options: DevIdpOptions, env: NodeJS.ProcessEnv = 
     clientsFile: options.clientsFile,
     clients: options.clients ?? [],
     quiet: options.quiet ?? false,
+    logLevel: logLevel as LogLevel,
   };
 }

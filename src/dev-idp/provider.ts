@@ -15,7 +15,7 @@ import type {
   KoaContextWithOIDC,
   UnknownObject,
 } from 'oidc-provider';
-import { logger } from '../observability/log.js';
+import type { Logger } from '../observability/log.js';
 import type { ProviderStore } from './adapter.js';
 import { isLoopbackCallback, isLoopbackUrl, type ClientMetadata } from './clients.js';
 import {
@@ -43,6 +43,7 @@ export interface ProviderSettings {
   clients: ClientMetadata[];
   users: UserDirectory;
   store: ProviderStore;
+  logger: Logger;
 }
 
 export function createProvider(settings: ProviderSettings): Provider {
@@ -189,13 +190,13 @@ export function createProvider(settings: ProviderSettings): Provider {
   provider.Client.prototype.includeSid = () => true;
 
   provider.on('server_error', (_ctx: unknown, err: unknown) => {
-    logger.error('dev IdP server error', { error: err instanceof Error ? err.stack ?? err.message : String(err) });
+    settings.logger.error({ error: err instanceof Error ? err.stack ?? err.message : String(err) }, 'dev IdP server error');
   });
   provider.on('backchannel.error', (_ctx: unknown, err: unknown, client: unknown) => {
-    logger.warn('dev IdP back-channel logout failed', {
+    settings.logger.warn({
       client: (client as ClientInstance | undefined)?.clientId,
       error: err instanceof Error ? err.message : String(err),
-    });
+    }, 'dev IdP back-channel logout failed');
   });
   return provider;
 }

@@ -13,7 +13,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { isTesseraError, TesseraError } from '../errors.js';
-import { logger } from '../observability/log.js';
+import { createLogger, type Logger } from '../observability/log.js';
 import { createAccessTokenVerifier } from './access-tokens.js';
 import { openProviderStore, type ProviderStore } from './adapter.js';
 import { formatBanner } from './banner.js';
@@ -49,6 +49,7 @@ type Handler = (req: IncomingMessage & { originalUrl?: string }, res: ServerResp
 
 export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> {
   const settings = resolveOptions(options);
+  const logger = options.logger ?? createLogger({ level: settings.logLevel });
   const stateDir = resolve(settings.dataDir, 'dev-idp');
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const [keys, userList, fileClients] = await Promise.all([
@@ -65,9 +66,9 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
       sendJson(res, 503, { error: 'temporarily_unavailable', error_description: 'starting' });
       return;
     }
-    handler(req, res).catch((err: unknown) => answerError(res, err));
+    handler(req, res).catch((err: unknown) => answerError(res, err, logger));
   };
-  const servers = await listenOnLoopback(settings.port, onRequest);
+  const servers = await listenOnLoopback(settings.port, onRequest, logger);
   const port = (servers[0]?.address() as { port: number }).port;
   const origin = `http://${settings.host}:${port}`;
   const discoveryUrl = `${origin}${OIDC_MOUNT}/.well-known/openid-configuration`;
@@ -85,6 +86,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
       clients,
       users,
       store,
+      logger,
     });
     // Fail at start, not at first use, when a client's metadata is invalid.
     for (const client of clients) {
@@ -107,7 +109,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
     });
     const callProvider = provider.callback();
     const verify = createAccessTokenVerifier(provider.issuer, keys.signing);
-    const logoutApi = createMosaicLogout(provider, store, verify);
+    const logoutApi = createMosaicLogout(provider, store, verify, logger);
     const userinfo = createUserinfo(users, verify);
     const interactions = createInteractionRoutes(provider, users);
 
@@ -141,7 +143,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   if (!settings.quiet) {
     process.stdout.write(formatBanner({ issuer: origin, discoveryUrl, dataDir: stateDir, clients, users: userList }) + '\n');
   }
-  logger.debug('dev IdP started', { issuer: origin, port });
+  logger.debug({ issuer: origin, port }, 'dev IdP started');
 
   let closing: Promise<void> | undefined;
   return {
@@ -173,9 +175,9 @@ function indexPage(res: ServerResponse, discoveryUrl: string): void {
 <p>OpenID Provider configuration: <a href="${escapeHtml(discoveryUrl)}">${escapeHtml(discoveryUrl)}</a></p>`));
 }
 
-function answerError(res: ServerResponse, err: unknown): void {
+function answerError(res: ServerResponse, err: unknown, logger: Logger): void {
   const status = isTesseraError(err) && err.status !== undefined ? err.status : 500;
-  if (status >= 500) logger.error('dev IdP request failed', { error: err instanceof Error ? err.stack ?? err.message : String(err) });
+  if (status >= 500) logger.error({ error: err instanceof Error ? err.stack ?? err.message : String(err) }, 'dev IdP request failed');
   if (res.headersSent) {
     res.destroy();
     return;
@@ -185,7 +187,7 @@ function answerError(res: ServerResponse, err: unknown): void {
 }
 
 /** Listens on 127.0.0.1 and, where the machine has IPv6, on ::1 with the same port. */
-async function listenOnLoopback(port: number, onRequest: (req: IncomingMessage, res: ServerResponse) => void): Promise<Server[]> {
+async function listenOnLoopback(port: number, onRequest: (req: IncomingMessage, res: ServerResponse) => void, logger: Logger): Promise<Server[]> {
   const v4 = await listen(createServer(onRequest), port, '127.0.0.1').catch((cause: NodeJS.ErrnoException) => {
     throw cause.code === 'EADDRINUSE'
       ? new TesseraError('ERR_DEV_IDP_PORT_IN_USE', `port ${port} is already in use; choose another with TESSERA_DEV_IDP_PORT`, { cause })
@@ -196,7 +198,7 @@ async function listenOnLoopback(port: number, onRequest: (req: IncomingMessage, 
     const v6 = await listen(createServer(onRequest), actualPort, '::1');
     return [v4, v6];
   } catch (err) {
-    logger.debug('dev IdP not listening on ::1', { error: (err as Error).message });
+    logger.debug({ error: (err as Error).message }, 'dev IdP not listening on ::1');
     return [v4];
   }
 }

@@ -2,9 +2,9 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerR
 import { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import { removeCookies } from '../lib/cookies.js';
-import { logger } from '../observability/log.js';
+import type { Logger } from '../observability/log.js';
 import type { Peer } from './forwarding.js';
-import { hopByHop, isForwardingHeader, isIdentityHeader } from './request-headers.js';
+import { hopByHop, isForwardingHeader, isFramingHeader, isIdentityHeader } from './request-headers.js';
 
 export interface IdentityHeaders {
   sub: string;
@@ -29,6 +29,7 @@ export interface ProxyOptions {
   publicUrl: string;
   /** True for the name of a cookie Tessera owns (never sent upstream). */
   isTesseraCookie: (name: string) => boolean;
+  logger: Logger;
 }
 
 /**
@@ -52,7 +53,11 @@ export class UpstreamProxy {
     this.#pool = new Pool(new URL(options.upstream).origin, { connections: null, pipelining: 1, keepAliveTimeout: 30_000 });
   }
 
-  forward(req: IncomingMessage, res: ServerResponse, identity: IdentityHeaders, peer: Peer, forwardedFor: string | undefined): Promise<void> {
+  /**
+   * `sessionId` is the session cookie's value: no cookie carrying it goes upstream, whatever its
+   * name is spelled like (an upstream's parser may read names differently from ours).
+   */
+  forward(req: IncomingMessage, res: ServerResponse, identity: IdentityHeaders, peer: Peer, forwardedFor: string | undefined, sessionId: string | undefined): Promise<void> {
     const { allowUnderscoreHeaders, isTesseraCookie } = this.#options;
     // A flat name/value list: what undici takes with the least work, and duplicates stay as sent.
     const headers: string[] = [];
@@ -70,9 +75,9 @@ export class UpstreamProxy {
         continue;
       }
       if (isIdentityHeader(name) || (name === 'authorization' && identity.accessToken)) continue;
-      if (!allowUnderscoreHeaders && name.includes('_')) continue;
+      if (name.includes('_') && (!allowUnderscoreHeaders || isFramingHeader(name.replace(/_/g, '-')))) continue;
       if (name === 'cookie') {
-        const kept = removeCookies(value, isTesseraCookie);
+        const kept = removeCookies(value, (n, v) => isTesseraCookie(n) || (sessionId !== undefined && v.includes(sessionId)));
         if (kept) cookie = cookie ? `${cookie}; ${kept}` : kept;
         continue;
       }
@@ -112,7 +117,7 @@ export class UpstreamProxy {
     return new Promise<void>((resolve) => {
       this.#pool.dispatch(
         { path: req.url ?? '/', method, headers, body: cap ? cap.body : hasBody ? req : null },
-        new ResponseRelay(res, resolve, cap, this.#options.sendTimeoutMs),
+        new ResponseRelay(res, resolve, cap, this.#options.sendTimeoutMs, this.#options.logger),
       );
     });
   }
@@ -149,10 +154,12 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   #controller: Dispatcher.DispatchController | undefined;
   #finished = false;
   #sendTimeoutMs: number;
+  #logger: Logger;
   #stalled: NodeJS.Timeout | undefined;
 
-  constructor(res: ServerResponse, done: () => void, cap: { exceeded: () => boolean } | undefined, sendTimeoutMs: number) {
+  constructor(res: ServerResponse, done: () => void, cap: { exceeded: () => boolean } | undefined, sendTimeoutMs: number, logger: Logger) {
     this.#res = res;
+    this.#logger = logger;
     this.#done = done;
     this.#cap = cap;
     this.#sendTimeoutMs = sendTimeoutMs;
@@ -173,7 +180,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   #stall(): void {
     this.#clearStall();
     this.#stalled = setTimeout(() => {
-      logger.warn('client stopped reading the response; connection dropped', { timeoutMs: this.#sendTimeoutMs });
+      this.#logger.warn({ timeoutMs: this.#sendTimeoutMs }, 'client stopped reading the response; connection dropped');
       this.#res.destroy();
     }, this.#sendTimeoutMs);
     this.#stalled.unref();
@@ -224,7 +231,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
       if (!res.headersSent) res.writeHead(413, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', connection: 'close' }).end('Request body too large.\n');
       else res.destroy();
     } else if (!res.destroyed) {
-      logger.warn('upstream request failed', { error: err.message });
+      this.#logger.warn({ error: err.message }, 'upstream request failed');
       if (!res.headersSent) {
         res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end('The application behind the gateway did not answer.\n');
       } else {

@@ -22,3 +22,11 @@ export function isForwardingHeader(name: string): boolean {
   return name === 'forwarded' || name === 'x-real-ip' || name.startsWith('x-forwarded-')
     || (name.includes('_') && isForwardingHeader(name.replace(/_/g, '-')));
 }
+
+/**
+ * Headers that frame or route the request between the gateway and the upstream; with `_` read as
+ * `-` (`Transfer_Encoding`, `Content_Length`), a client's copy would be read as the real one.
+ */
+export function isFramingHeader(name: string): boolean {
+  return hopByHop.has(name) || name === 'content-length' || name === 'cookie' || name === 'authorization';
+}

@@ -1,9 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { nodeFacts, sendDenial } from '../adapters/node.js';
+import { writeResponse } from '../adapters/node-bridge.js';
+import { storeUnavailable } from '../app/denials.js';
+import { isApiRequest } from '../app/request-kind.js';
+import { isAuthPath } from '../app/router.js';
 import { isTesseraError } from '../errors.js';
-import { logger } from '../observability/log.js';
-import { denyAnonymous, unavailable } from '../adapters/node.js';
-import { toRequest, writeResponse } from '../adapters/node-bridge.js';
-import type { Tessera } from '../tessera.js';
+import { readCookie } from '../lib/cookies.js';
+import { internalsOf, type Tessera } from '../tessera.js';
 import { ClientLimit } from './client-limit.js';
 import { ForwardingPolicy } from './forwarding.js';
 import { UpstreamProxy } from './proxy.js';
@@ -33,9 +36,10 @@ const plain = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'n
  * are served on their own listener (`startMetricsServer`).
  */
 export function createGatewayHandler(tessera: Tessera, upstream: string): GatewayHandler {
-  const config = tessera.config;
-  const cookieName = tessera.sessions.cookieName;
+  const { config, logger } = internalsOf(tessera);
+  const cookieName = tessera.cookieName;
   const proxy = new UpstreamProxy({
+    logger,
     upstream,
     maxBodyBytes,
     sendTimeoutMs: config.sendTimeoutMs,
@@ -55,11 +59,6 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
       return void res.writeHead(400, { ...plain, connection: 'close' }).end('Bad request target.\n');
     }
     try {
-      if (url.startsWith('/auth/')) {
-        if (expectsContinue) res.writeContinue();
-        const response = await tessera.handle(toRequest(req, config.publicUrl));
-        if (response) return await writeResponse(res, response);
-      }
       if (url === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       if (url === '/readyz') return await readiness(tessera, res);
       if (url === '/metrics' || url.startsWith('/metrics?')) {
@@ -67,30 +66,35 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
       }
 
       const { cookie, contentLength, forwardedFor } = readRequestHeaders(req.rawHeaders);
-      if (Number(contentLength ?? 0) > maxBodyBytes) {
+      const auth = isAuthPath(url);
+      // `/auth/*` reads at most 64 KB of a body itself; everything else is refused before the session check.
+      if (!auth && Number(contentLength ?? 0) > maxBodyBytes) {
         return void res.writeHead(413, { ...plain, connection: 'close' }).end('Request body too large.\n');
       }
-      const result = await tessera.authenticate(cookie);
-      if (!result.authenticated) return denyAnonymous(req, res, tessera.loginUrl(url, result.renew), result.clearCookie);
+      if (auth && expectsContinue) res.writeContinue();
+      const decision = await tessera.decide(nodeFacts(req, config.publicUrl, cookie));
+      if (decision.kind === 'respond') return await writeResponse(res, decision.response);
+      if (decision.kind === 'deny') return sendDenial(res, decision.denial);
+      const session = decision.session!;
       const peer = forwarding.peer(req.socket.remoteAddress, forwardedFor);
       if (!limit.acquire(peer.client)) {
-        logger.warn('per-client request limit reached', { client: peer.client, limit: limit.max });
+        logger.warn({ client: peer.client, limit: limit.max }, 'per-client request limit reached');
         return void res.writeHead(429, { ...plain, 'retry-after': '1', connection: 'close' })
           .end(`Too many requests in flight from this client (at most ${limit.max}). Try again in a moment.\n`);
       }
       try {
-        const session = result.session;
-        const accessToken = relay ? (await tessera.tokens(result.storeKey))?.access_token : undefined;
+        const accessToken = relay ? (await tessera.tokens(session))?.access_token : undefined;
         if (expectsContinue) res.writeContinue();
         await proxy.forward(req, res, {
           sub: session.sub, roles: session.roles, tid: session.tid, ref: session.ref, acr: session.acr, amr: session.amr, accessToken,
-        }, peer, forwardedFor);
+        }, peer, forwardedFor, sessionIdIn(cookie, cookieName));
       } finally {
         limit.release(peer.client);
       }
     } catch (err) {
-      if (isTesseraError(err) && err.status === 503) return unavailable(req, res);
-      logger.error('gateway request failed', { error: err instanceof Error ? err.stack : String(err) });
+      // Only token relay reads the store after the decision; an outage there is a 503 as well.
+      if (isTesseraError(err) && err.transient) return sendDenial(res, storeUnavailable(isApiRequest((name) => req.headers[name] as string | undefined)));
+      logger.error({ error: err instanceof Error ? err.stack : String(err) }, 'gateway request failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end('Internal error.\n');
       else res.destroy();
     }
@@ -104,7 +108,7 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
 
 /** Tessera's cookies, however a client cases or encodes the name: none of them is the upstream's business. */
 function isTesseraCookieName(name: string, sessionCookie: string): boolean {
-  let n = name.toLowerCase();
+  let n = name;
   if (n.includes('%')) {
     try {
       n = decodeURIComponent(n);
@@ -112,7 +116,15 @@ function isTesseraCookieName(name: string, sessionCookie: string): boolean {
       // not percent-encoding: compared as written
     }
   }
+  // Every whitespace some parser trims (NBSP included), and any case.
+  n = n.trim().toLowerCase();
   return n === sessionCookie.toLowerCase() || n.startsWith('tessera-txn-') || n.startsWith('__host-tessera');
+}
+
+/** The session cookie's value, when the request carries one. */
+function sessionIdIn(cookie: string | undefined, cookieName: string): string | undefined {
+  const found = readCookie(cookie, cookieName);
+  return found.found && found.value.length > 0 ? found.value : undefined;
 }
 
 async function readiness(tessera: Tessera, res: ServerResponse): Promise<void> {
@@ -150,16 +162,20 @@ export function attachGateway(server: Server, gateway: GatewayHandler): void {
 
 /** `/metrics`, `/healthz` and `/readyz` on their own listener, away from the public port. */
 export function createMetricsHandler(tessera: Tessera) {
+  const { logger } = internalsOf(tessera);
   return async function metricsHandler(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { ...plain, allow: 'GET, HEAD' }).end('Use GET.\n');
-      if (path === '/metrics') return void res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' }).end(tessera.metrics());
+      if (path === '/metrics') {
+        const text = await tessera.metrics.render();
+        return void res.writeHead(200, { 'content-type': tessera.metrics.contentType, 'cache-control': 'no-store' }).end(text);
+      }
       if (path === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       if (path === '/readyz') return await readiness(tessera, res);
       res.writeHead(404, plain).end('Not found: /metrics, /healthz and /readyz are served here.\n');
     } catch (err) {
-      logger.error('metrics request failed', { error: String(err) });
+      logger.error({ error: String(err) }, 'metrics request failed');
       if (!res.headersSent) res.writeHead(500, plain).end('Internal error.\n');
     }
   };
@@ -173,7 +189,7 @@ export async function startGateway(tessera: Tessera, options: { upstream: string
   const url = await listenOn(server, options.port, options.host);
   let metrics: Server | undefined;
   let metricsUrl: string | undefined;
-  const address = tessera.config.metricsAddress;
+  const address = internalsOf(tessera).config.metricsAddress;
   if (address !== undefined) {
     const handler = createMetricsHandler(tessera);
     metrics = createServer({ maxHeaderSize: 8 * 1024, requestTimeout: 10_000 }, (req, res) => void handler(req, res));

@@ -60,12 +60,12 @@ export function readCookiesWithPrefix(header: string | undefined, prefix: string
   return out;
 }
 
-/** The header without the cookies `drop` names (pairs re-joined with "; "); empty when none is left. */
-export function removeCookies(header: string, drop: (name: string) => boolean): string {
+/** The header without the cookies `drop` picks (pairs re-joined with "; "); empty when none is left. */
+export function removeCookies(header: string, drop: (name: string, value: string) => boolean): string {
   let out = '';
   scanCookies(header, (name, value) => {
     if (name.length === 0 && value.length === 0) return;
-    if (drop(name)) return;
+    if (drop(name, value)) return;
     const pair = name.length === 0 ? value : `${name}=${value}`;
     out = out ? `${out}; ${pair}` : pair;
   });

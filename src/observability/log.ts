@@ -1,37 +1,47 @@
-/**
- * A minimal structured logger: one JSON line per event on stderr. The level comes from
- * `TESSERA_LOG_LEVEL` (debug | info | warn | error | silent), default `info`.
- */
+import { pino, type DestinationStream } from 'pino';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
-const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
+export type LogFields = Record<string, unknown>;
+
+/**
+ * What Tessera logs through: pino's call shape, fields first (`logger.warn({ reason }, 'callback
+ * rejected')`), so a pino logger, a Fastify `app.log` or `request.log` is passed as it is. Tessera
+ * never logs a token, a session id, a store key or a secret; sessions appear by their `ref`.
+ */
 export interface Logger {
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-  enabled(level: LogLevel): boolean;
+  debug(fields: LogFields, msg: string): void;
+  info(fields: LogFields, msg: string): void;
+  warn(fields: LogFields, msg: string): void;
+  error(fields: LogFields, msg: string): void;
+  child(bindings: LogFields): Logger;
 }
 
-export function createLogger(level: LogLevel = readLevel(), write: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
-  const threshold = order[level];
-  const emit = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>) => {
-    if (order[lvl] < threshold) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }));
-  };
-  return {
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
-    enabled: (lvl) => order[lvl] >= threshold,
-  };
+export interface LoggerOptions {
+  level: LogLevel;
+  /** Where the JSON lines go; default stderr, written synchronously (stdout stays the CLI's). */
+  destination?: DestinationStream;
 }
 
-function readLevel(): LogLevel {
-  const value = process.env.TESSERA_LOG_LEVEL;
-  return value !== undefined && value in order ? (value as LogLevel) : 'info';
+/** A pino logger: one JSON line per event, `level` as a word and `time` in ISO 8601. */
+export function createLogger(options: LoggerOptions): Logger {
+  return pino(
+    {
+      level: options.level,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    options.destination ?? pino.destination({ dest: 2, sync: true }),
+  );
 }
 
-/** The process-wide logger. */
-export const logger: Logger = createLogger();
+const ignore = (): void => undefined;
+
+/** Logs nothing: the default of the parts that can be built alone (stores, token verifiers). */
+export const silentLogger: Logger = Object.freeze({
+  debug: ignore,
+  info: ignore,
+  warn: ignore,
+  error: ignore,
+  child: () => silentLogger,
+});

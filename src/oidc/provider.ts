@@ -1,7 +1,8 @@
 import * as client from 'openid-client';
 import { isLoopbackUrl, type TesseraConfig } from '../config/index.js';
 import { TesseraError } from '../errors.js';
-import { logger } from '../observability/log.js';
+import { silentLogger, type Logger } from '../observability/log.js';
+import type { TesseraMetrics } from '../observability/metrics.js';
 
 export interface ProviderMetadata {
   issuer: string;
@@ -24,9 +25,13 @@ export class IdentityProvider {
   #config: TesseraConfig;
   #pending: Promise<client.Configuration> | undefined;
   #ready: client.Configuration | undefined;
+  #logger: Logger;
+  #metrics: TesseraMetrics | undefined;
 
-  constructor(config: TesseraConfig) {
+  constructor(config: TesseraConfig, observability: { logger?: Logger; metrics?: TesseraMetrics } = {}) {
     this.#config = config;
+    this.#logger = observability.logger ?? silentLogger;
+    this.#metrics = observability.metrics;
   }
 
   get ready(): boolean {
@@ -53,21 +58,22 @@ export class IdentityProvider {
     const { discoveryUrl, issuer, clientId, clientSecret } = this.#config;
     let response: Response;
     try {
-      response = await fetch(discoveryUrl, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(5000) });
+      const timedFetch = this.#metrics?.idpFetch('discovery') ?? fetch;
+      response = await timedFetch(discoveryUrl, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(5000) });
     } catch (cause) {
-      throw new TesseraError('ERR_IDP_UNAVAILABLE', `The identity provider did not answer at ${discoveryUrl}`, { status: 503, cause });
+      throw new TesseraError('ERR_IDP_UNAVAILABLE', `The identity provider did not answer at ${discoveryUrl}`, { cause });
     }
     if (!response.ok) {
-      throw new TesseraError('ERR_IDP_UNAVAILABLE', `The identity provider answered ${response.status} for its discovery document at ${discoveryUrl}`, { status: 503 });
+      throw new TesseraError('ERR_IDP_UNAVAILABLE', `The identity provider answered ${response.status} for its discovery document at ${discoveryUrl}`);
     }
     const metadata = (await response.json().catch(() => undefined)) as Record<string, unknown> | undefined;
     for (const field of ['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri'] as const) {
       if (typeof metadata?.[field] !== 'string') {
-        throw new TesseraError('ERR_IDP_METADATA', `The discovery document at ${discoveryUrl} has no "${field}" string`, { status: 503 });
+        throw new TesseraError('ERR_IDP_METADATA', `The discovery document at ${discoveryUrl} has no "${field}" string`);
       }
     }
     if (metadata!.issuer !== issuer) {
-      throw new TesseraError('ERR_IDP_METADATA', `The discovery document at ${discoveryUrl} names issuer "${String(metadata!.issuer)}", expected TESSERA_ISSUER "${issuer}"`, { status: 503 });
+      throw new TesseraError('ERR_IDP_METADATA', `The discovery document at ${discoveryUrl} names issuer "${String(metadata!.issuer)}", expected TESSERA_ISSUER "${issuer}"`);
     }
     const configuration = new client.Configuration(
       metadata as unknown as client.ServerMetadata,
@@ -76,11 +82,18 @@ export class IdentityProvider {
       client.ClientSecretPost(clientSecret),
     );
     configuration.timeout = 5;
+    // openid-client's own requests (the token exchange) are timed as IdP requests too.
+    const tokenEndpoint = metadata!.token_endpoint;
+    const metrics = this.#metrics;
+    if (metrics !== undefined) {
+      // openid-client's options are fetch's; its types say so only loosely (see client.customFetch).
+      configuration[client.customFetch] = (url, init) => metrics.timeIdpRequest(url === tokenEndpoint ? 'token' : 'other', () => fetch(url, init as RequestInit));
+    }
     // Plain http is only ever allowed for loopback development identity providers.
     if ([discoveryUrl, issuer].every((u) => isLoopbackUrl(new URL(u))) && new URL(discoveryUrl).protocol === 'http:') {
       client.allowInsecureRequests(configuration);
     }
-    logger.info('identity provider metadata loaded', { issuer, discoveryUrl });
+    this.#logger.info({ issuer, discoveryUrl }, 'identity provider metadata loaded');
     return configuration;
   }
 }

@@ -1,5 +1,7 @@
 import type { TesseraConfig } from '../config/index.js';
 import { mosaicLogoutUrlFor } from '../config/mosaic.js';
+import { silentLogger, type Logger } from '../observability/log.js';
+import type { TesseraMetrics } from '../observability/metrics.js';
 import type { SessionStore } from '../stores/types.js';
 import {
   createAccessTokenVerifier, createIdTokenVerifier, createKeySource, createLogoutTokenVerifier,
@@ -20,18 +22,23 @@ export class Verifiers {
   #provider: IdentityProvider;
   #store: SessionStore;
   #built: { access: AccessVerifier; id: IdVerifier; logout: LogoutVerifier } | undefined;
+  #logger: Logger;
+  #metrics: TesseraMetrics | undefined;
 
-  constructor(config: TesseraConfig, provider: IdentityProvider, store: SessionStore) {
+  constructor(config: TesseraConfig, provider: IdentityProvider, store: SessionStore, observability: { logger?: Logger; metrics?: TesseraMetrics } = {}) {
     this.#config = config;
     this.#provider = provider;
     this.#store = store;
+    this.#logger = observability.logger ?? silentLogger;
+    this.#metrics = observability.metrics;
   }
 
   async get(): Promise<{ access: AccessVerifier; id: IdVerifier; logout: LogoutVerifier }> {
     if (this.#built) return this.#built;
     const metadata = await this.#provider.metadata();
     const { issuer, clientId, algorithms, tenantId } = this.#config;
-    const keySource: KeySource = createKeySource({ jwksUri: metadata.jwks_uri });
+    const logger = this.#logger;
+    const keySource: KeySource = createKeySource({ jwksUri: metadata.jwks_uri, logger, ...(this.#metrics ? { fetch: this.#metrics.idpFetch('jwks') } : {}) });
     const mosaicShaped = this.#config.mosaicRegion !== undefined || mosaicLogoutUrlFor(this.#config.discoveryUrl) !== undefined;
     this.#built = {
       access: createAccessTokenVerifier({
@@ -43,14 +50,16 @@ export class Verifiers {
         audience: this.#config.audience ?? this.#config.resource ?? (mosaicShaped ? 'userid-api' : undefined),
         clientId: mosaicShaped ? clientId : undefined,
         tenantId,
+        logger,
       }),
-      id: createIdTokenVerifier({ issuer, clientId, keySource, algorithms }),
+      id: createIdTokenVerifier({ issuer, clientId, keySource, algorithms, logger }),
       logout: createLogoutTokenVerifier({
         issuer,
         clientId,
         keySource,
         algorithms,
         rememberJti: (jti, ttlMs) => this.#store.putOnce(`jti:${jti}`, ttlMs),
+        logger,
       }),
     };
     return this.#built;

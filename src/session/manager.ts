@@ -1,7 +1,8 @@
 import type { TesseraConfig } from '../config/index.js';
 import { clearCookie, readCookie, serializeCookie, type CookieOptions } from '../lib/cookies.js';
 import type { KeyRing } from '../keys/index.js';
-import { logger } from '../observability/log.js';
+import { silentLogger, type Logger } from '../observability/log.js';
+import type { TesseraMetrics } from '../observability/metrics.js';
 import type { SessionRecord, SessionStore } from '../stores/types.js';
 import { SessionCache, type CachedSession } from './cache.js';
 import { isSessionIdFormat, newSessionId, sessionRefFor, storeKeyFor } from './ids.js';
@@ -38,7 +39,7 @@ export type AnonymousReason =
   | 'idle_timeout' | 'absolute_timeout' | 'access_token_expired';
 
 export type AuthResult =
-  | { authenticated: true; session: Session; storeKey: string }
+  | { authenticated: true; session: Session }
   | {
       authenticated: false;
       reason: AnonymousReason;
@@ -60,8 +61,12 @@ export class SessionManager {
   #loading = new Map<string, Promise<CachedSession | undefined>>();
   #clearCookieValue: string;
   #touchEveryMs: number;
+  #logger: Logger;
+  #metrics: TesseraMetrics | undefined;
 
-  constructor(store: SessionStore, keys: KeyRing, config: TesseraConfig) {
+  constructor(store: SessionStore, keys: KeyRing, config: TesseraConfig, observability: { logger?: Logger; metrics?: TesseraMetrics } = {}) {
+    this.#logger = observability.logger ?? silentLogger;
+    this.#metrics = observability.metrics;
     this.#store = store;
     this.#keys = keys;
     this.#config = config;
@@ -71,10 +76,6 @@ export class SessionManager {
     this.#cache = new SessionCache(config.sessionCacheTtlMs);
     this.#touchEveryMs = Math.min(touchIntervalMs, config.idleTimeoutMs / 4);
     store.onInvalidate?.((key) => this.#forget(key));
-  }
-
-  get store(): SessionStore {
-    return this.#store;
   }
 
   get clearCookieHeader(): string {
@@ -95,7 +96,7 @@ export class SessionManager {
       sealedTokens: this.#keys.seal(JSON.stringify(tokens), `session:${storeKey}`),
     };
     await this.#store.set(storeKey, record, record.idleExpiresAt - now);
-    logger.info('session created', { session: sessionRefFor(storeKey), sub: record.sub });
+    this.#logger.info({ session: sessionRefFor(storeKey), sub: record.sub }, 'session created');
     return { setCookie: serializeCookie(this.cookieName, id, this.cookieOptions), storeKey };
   }
 
@@ -105,13 +106,33 @@ export class SessionManager {
    * Store outages throw `ERR_STORE_UNAVAILABLE`; every other outcome is a result.
    */
   async authenticate(cookieHeader: string | undefined, now = Date.now()): Promise<AuthResult> {
+    const metrics = this.#metrics;
+    if (metrics === undefined) return this.#authenticate(cookieHeader, now);
+    const started = performance.now();
+    try {
+      const result = await this.#authenticate(cookieHeader, now);
+      if (result.authenticated) metrics.authenticated(started);
+      else metrics.anonymous(result.reason, started);
+      return result;
+    } catch (err) {
+      metrics.unavailable(started);
+      throw err;
+    }
+  }
+
+  async #authenticate(cookieHeader: string | undefined, now: number): Promise<AuthResult> {
     const cookie = readCookie(cookieHeader, this.cookieName);
     if (!cookie.found) return anonymous('no_cookie', undefined);
     if (cookie.duplicate) return anonymous('duplicate_cookie', this.#clearCookieValue);
     if (!isSessionIdFormat(cookie.value)) return anonymous('malformed_cookie', this.#clearCookieValue);
 
     const storeKey = storeKeyFor(cookie.value);
-    const cached = this.#cache.get(storeKey, now) ?? (await this.#load(storeKey, now));
+    let cached = this.#cache.get(storeKey, now);
+    if (cached !== undefined) this.#metrics?.cacheHit();
+    else {
+      this.#metrics?.cacheMiss();
+      cached = await this.#load(storeKey, now);
+    }
     if (cached === undefined) return anonymous('unknown_session', this.#clearCookieValue);
     const record = cached.record;
 
@@ -125,7 +146,9 @@ export class SessionManager {
       return { authenticated: false, reason: 'access_token_expired', clearCookie: this.#clearCookieValue, renew: this.#config.silentAuth };
     }
     if (now - record.lastSeenAt >= this.#touchEveryMs) this.#touch(storeKey, record, now);
-    return { authenticated: true, session: sessionOf(cached.ref, record), storeKey };
+    const session = sessionOf(cached.ref, record);
+    storeKeys.set(session, storeKey);
+    return { authenticated: true, session };
   }
 
   /** Reads a session from the store into the cache; concurrent callers share the read. */
@@ -162,7 +185,13 @@ export class SessionManager {
     }
   }
 
-  /** The record behind an authenticated result, with its tokens unsealed. */
+  /** The tokens of a session `authenticate` returned (undefined when it has ended since). */
+  tokensOf(session: Session): Promise<SessionTokens | undefined> {
+    const storeKey = storeKeys.get(session);
+    return storeKey === undefined ? Promise.resolve(undefined) : this.tokensFor(storeKey);
+  }
+
+  /** The record behind a store key, with its tokens unsealed. */
   async tokensFor(storeKey: string): Promise<SessionTokens | undefined> {
     const record = this.#cache.get(storeKey, Date.now())?.record ?? (await this.#store.get(storeKey));
     if (record === undefined) return undefined;
@@ -173,7 +202,7 @@ export class SessionManager {
   async revoke(storeKey: string): Promise<boolean> {
     this.#forget(storeKey);
     const existed = await this.#store.delete(storeKey);
-    if (existed) logger.info('session ended', { session: sessionRefFor(storeKey) });
+    if (existed) this.#logger.info({ session: sessionRefFor(storeKey) }, 'session ended');
     return existed;
   }
 
@@ -209,10 +238,16 @@ export class SessionManager {
     record.lastSeenAt = now;
     record.idleExpiresAt = idleExpiresAt;
     this.#store.touch(storeKey, now, idleExpiresAt, idleExpiresAt - now).catch((err: unknown) => {
-      logger.warn('session touch failed', { session: sessionRefFor(storeKey), error: String(err) });
+      this.#logger.warn({ session: sessionRefFor(storeKey), error: String(err) }, 'session touch failed');
     });
   }
 }
+
+/**
+ * Which store key a `Session` object handed out by `authenticate` belongs to. Kept beside the
+ * object, never on it: public types name sessions by their opaque `ref` only.
+ */
+const storeKeys = new WeakMap<Session, string>();
 
 function anonymous(reason: AnonymousReason, clear: string | undefined): AuthResult {
   return { authenticated: false, reason, clearCookie: clear, renew: false };

@@ -2,15 +2,13 @@ import { TesseraError } from '../errors.js';
 
 /**
  * The one place where a store driver's failure (connection refused, timeout, closed pool, SQLite
- * I/O error, …) becomes a Tessera error: `ERR_STORE_UNAVAILABLE`, HTTP 503, driver error as cause.
+ * I/O error, …) becomes a Tessera error: `ERR_STORE_UNAVAILABLE` (transient, HTTP 503, from the
+ * catalogue in src/errors.ts), driver error as cause.
  */
 export function storeUnavailable(store: string, operation: string, cause: unknown): TesseraError {
   if (cause instanceof TesseraError) return cause;
   const detail = cause instanceof Error ? cause.message : String(cause);
-  return new TesseraError('ERR_STORE_UNAVAILABLE', `session store (${store}) unavailable during ${operation}: ${detail}`, {
-    status: 503,
-    cause,
-  });
+  return new TesseraError('ERR_STORE_UNAVAILABLE', `session store (${store}) unavailable during ${operation}: ${detail}`, { cause });
 }
 
 /** Runs one store operation, turning any driver error into `ERR_STORE_UNAVAILABLE`. */
@@ -32,5 +30,5 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, store: string, 
 }
 
 export function closedError(store: string): TesseraError {
-  return new TesseraError('ERR_STORE_UNAVAILABLE', `session store (${store}) is closed`, { status: 503 });
+  return new TesseraError('ERR_STORE_UNAVAILABLE', `session store (${store}) is closed`);
 }

@@ -1,4 +1,4 @@
-import { logger } from '../observability/log.js';
+import { silentLogger, type Logger } from '../observability/log.js';
 
 export type InvalidationListener = (key: string | undefined) => void;
 
@@ -8,6 +8,11 @@ export type InvalidationListener = (key: string | undefined) => void;
  */
 export class InvalidationListeners {
   readonly #listeners: InvalidationListener[] = [];
+  readonly #logger: Logger;
+
+  constructor(logger: Logger = silentLogger) {
+    this.#logger = logger;
+  }
 
   /** Adds a listener; returns how many there are now. */
   add(listener: InvalidationListener): number {
@@ -19,8 +24,46 @@ export class InvalidationListeners {
       try {
         listener(key);
       } catch (err) {
-        logger.error('session invalidation listener failed', { error: String(err) });
+        this.#logger.error({ error: String(err) }, 'session invalidation listener failed');
       }
     }
   }
+}
+
+/*
+ * The invalidation message every shared store sends (Redis PUBLISH, PostgreSQL NOTIFY): a JSON
+ * array of the deleted session keys.
+ */
+
+/**
+ * The messages announcing `keys`, each at most `maxBytes` long (PostgreSQL NOTIFY payloads are
+ * limited to 8000 bytes); none for no keys.
+ */
+export function encodeInvalidation(keys: readonly string[], maxBytes = Infinity): string[] {
+  const messages: string[] = [];
+  let batch: string[] = [];
+  let size = 2; // the brackets
+  for (const key of keys) {
+    const length = Buffer.byteLength(JSON.stringify(key)) + 1; // and a comma
+    if (batch.length > 0 && size + length > maxBytes) {
+      messages.push(JSON.stringify(batch));
+      batch = [];
+      size = 2;
+    }
+    batch.push(key);
+    size += length;
+  }
+  if (batch.length > 0) messages.push(JSON.stringify(batch));
+  return messages;
+}
+
+/** The keys an invalidation message names; none when it is not one this code sent. */
+export function decodeInvalidation(message: string): string[] {
+  let keys: unknown;
+  try {
+    keys = JSON.parse(message);
+  } catch {
+    return [];
+  }
+  return Array.isArray(keys) ? keys.filter((key): key is string => typeof key === 'string') : [];
 }

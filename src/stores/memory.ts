@@ -1,5 +1,5 @@
 import { closedError } from './errors.js';
-import { assertKey, assertRecord, assertTtl, assertEpochMs, byCreation, copyRecord, storeExpiry } from './record.js';
+import { byCreation, copyRecord, storeExpiry, withArgumentChecks } from './record.js';
 import type { SessionRecord, SessionStore } from './types.js';
 
 export interface MemoryStoreOptions {
@@ -70,16 +70,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     if (closed) throw closedError('memory');
   };
 
-  return {
+  return withArgumentChecks<SessionStore>({
     async get(key) {
       open();
       const entry = live(key, Date.now());
       return entry === undefined ? undefined : copyRecord(entry.record);
     },
     async set(key, record, ttlMs) {
-      assertKey(key);
-      assertRecord(record);
-      assertTtl(ttlMs);
       open();
       const now = Date.now();
       remove(key, now);
@@ -89,9 +86,6 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       if (copy.sid !== undefined) addIndex(bySid, copy.sid, key);
     },
     async touch(key, lastSeenAt, idleExpiresAt, ttlMs) {
-      assertEpochMs(lastSeenAt, 'lastSeenAt');
-      assertEpochMs(idleExpiresAt, 'idleExpiresAt');
-      assertTtl(ttlMs);
       open();
       const now = Date.now();
       const entry = live(key, now);
@@ -123,8 +117,6 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       return out.sort(byCreation);
     },
     async putOnce(key, ttlMs) {
-      assertKey(key);
-      assertTtl(ttlMs);
       open();
       const now = Date.now();
       const existing = once.get(key);
@@ -143,5 +135,5 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       bySid.clear();
       once.clear();
     },
-  };
+  });
 }

@@ -1,30 +1,32 @@
 import { memoryStore } from './memory.js';
 import { postgresStore } from './postgres.js';
-import { redisStore } from './redis.js';
+import { redisStore } from './redis/index.js';
 import { sqliteStore } from './sqlite.js';
 import type { SessionStore } from './types.js';
+import type { Logger } from '../observability/log.js';
 import { describeStore, parseStoreSpec, type OpenStoreOptions } from '../config/store-spec.js';
 
 export { describeStore, parseStoreSpec, type OpenStoreOptions, type StoreSpec } from '../config/store-spec.js';
 
 /** Opens the store a `TESSERA_STORE` value names. Connections are made lazily, on first use. */
-export function openStore(spec: string, options: OpenStoreOptions = {}): SessionStore {
+export function openStore(spec: string, options: OpenStoreOptions & { logger?: Logger } = {}): SessionStore {
   const parsed = parseStoreSpec(spec, options);
+  const logger = options.logger === undefined ? {} : { logger: options.logger };
   switch (parsed.kind) {
     case 'memory':
       return memoryStore();
     case 'sqlite':
-      return sqliteStore({ path: parsed.path });
+      return sqliteStore({ path: parsed.path, ...logger });
     case 'redis':
     case 'redis-cluster':
     case 'redis-sentinel': {
       const { kind: _, prefix: fromUrl, ...connection } = parsed;
       const prefix = options.prefix ?? fromUrl;
-      return redisStore(connection, prefix === undefined ? {} : { prefix });
+      return redisStore(connection, { ...(prefix === undefined ? {} : { prefix }), ...logger });
     }
     case 'postgres': {
       const table = options.table ?? parsed.table;
-      return postgresStore({ connectionString: parsed.connectionString, ...(table === undefined ? {} : { table }) });
+      return postgresStore({ connectionString: parsed.connectionString, ...(table === undefined ? {} : { table }), ...logger });
     }
   }
 }

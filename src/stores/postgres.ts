@@ -1,9 +1,11 @@
-import pg from 'pg';
-import { logger } from '../observability/log.js';
+import type * as Pg from 'pg';
+import { silentLogger, type Logger } from '../observability/log.js';
+import { loadDriver } from './driver.js';
 import { closedError, guard } from './errors.js';
-import { InvalidationListeners } from './invalidation.js';
-import { assertEpochMs, assertKey, assertRecord, assertTtl, byCreation, decodeCompact, encodeCompact, storeExpiry } from './record.js';
-import type { SessionRecord, SessionStore } from './types.js';
+import { decodeInvalidation, encodeInvalidation, InvalidationListeners } from './invalidation.js';
+import { withArgumentChecks } from './record.js';
+import { rowsToListing, rowToRecord, rowValues, sharedStatements, startSweeper, type SessionRow } from './sql.js';
+import type { SessionStore } from './types.js';
 
 export interface PostgresStoreOptions {
   connectionString: string;
@@ -13,19 +15,13 @@ export interface PostgresStoreOptions {
   sweepIntervalMs?: number;
   /** Pool size. Default 10. */
   max?: number;
+  /** Where connection problems and unreadable records are logged; default nowhere (Tessera passes its own). */
+  logger?: Logger;
 }
 
 export interface PostgresSessionStore extends SessionStore {
   /** Creates the tables and indexes when missing. Idempotent and safe to run concurrently. */
   migrate(): Promise<void>;
-}
-
-interface Row {
-  key: string;
-  record: string;
-  last_seen_at: string;
-  idle_expires_at: string;
-  absolute_expires_at: string;
 }
 
 const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,42}$/;
@@ -35,12 +31,12 @@ function quote(name: string): string {
 }
 
 /**
- * Sessions in PostgreSQL, for teams that already run it. The schema is created on first use
- * (or by `migrate()`); `expires_at` is min(set time + TTL, idle expiry, absolute expiry), so one
- * indexed column decides liveness and sweeping.
+ * Sessions in PostgreSQL, for teams that already run it. The schema (the table layout of
+ * `sql.ts`) is created on first use or by `migrate()`.
  */
 export function postgresStore(options: PostgresStoreOptions): PostgresSessionStore {
   const name = 'postgres';
+  const logger = options?.logger ?? silentLogger;
   if (typeof options?.connectionString !== 'string' || options.connectionString.length === 0) {
     throw new TypeError('"connectionString" must be a non-empty string');
   }
@@ -55,6 +51,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresSessionSto
   const onceTable = schemaPrefix + quote(`${base}_once`);
   const channel = `${base}_invalidate`;
 
+  const pg = loadDriver<typeof Pg>('pg', 'PostgreSQL');
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     connectionTimeoutMillis: 2000,
@@ -63,7 +60,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresSessionSto
     max: options.max ?? 10,
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
-  pool.on('error', (err) => logger.warn('session store connection lost', { store: name, error: err.message }));
+  pool.on('error', (err) => logger.warn({ store: name, error: err.message }, 'session store connection lost'));
 
   const migrate = async () => {
     const client = await pool.connect();
@@ -111,18 +108,9 @@ export function postgresStore(options: PostgresStoreOptions): PostgresSessionSto
       await ensureSchema();
       return fn();
     });
-  const query = <R extends pg.QueryResultRow>(text: string, values: unknown[]) => pool.query<R>(text, values);
+  const query = <R extends Pg.QueryResultRow>(text: string, values: unknown[]) => pool.query<R>(text, values);
+  const shared = sharedStatements(table, onceTable, (n) => `$${n}`);
 
-  const columns = 'key, record, last_seen_at, idle_expires_at, absolute_expires_at';
-  const toRecord = (row: Row): SessionRecord | undefined => {
-    const record = decodeCompact(row.record, {
-      lastSeenAt: Number(row.last_seen_at),
-      idleExpiresAt: Number(row.idle_expires_at),
-      absoluteExpiresAt: Number(row.absolute_expires_at),
-    });
-    if (record === undefined) logger.error('session store: unreadable record ignored', { store: name });
-    return record;
-  };
   /** Deletes the rows where `column` = `value`; announces their keys; returns how many were live. */
   const deleteWhere = async (column: 'key' | 'sub' | 'sid', value: string): Promise<number> => {
     const result = await query<{ n: string; keys: string[] | null }>(
@@ -139,29 +127,17 @@ export function postgresStore(options: PostgresStoreOptions): PostgresSessionSto
   // dedicated LISTEN connection opened only once someone listens. NOTIFY payloads are limited to
   // 8000 bytes, so long key lists go out in several messages.
   const announce = async (keys: string[]) => {
-    let batch: string[] = [];
-    let size = 2;
-    const send = async () => {
-      if (batch.length === 0) return;
+    for (const message of encodeInvalidation(keys, 7000)) {
       try {
-        await query('SELECT pg_notify($1, $2)', [channel, JSON.stringify(batch)]);
+        await query('SELECT pg_notify($1, $2)', [channel, message]);
       } catch (err) {
-        logger.warn('session invalidation not sent', { store: name, error: String(err) });
+        logger.warn({ store: name, error: String(err) }, 'session invalidation not sent');
       }
-      batch = [];
-      size = 2;
-    };
-    for (const key of keys) {
-      const length = Buffer.byteLength(JSON.stringify(key)) + 1;
-      if (size + length > 7000) await send();
-      batch.push(key);
-      size += length;
     }
-    await send();
   };
-  const listeners = new InvalidationListeners();
+  const listeners = new InvalidationListeners(logger);
   const notify = (key: string | undefined) => listeners.notify(key);
-  let listening: pg.Client | undefined;
+  let listening: Pg.Client | undefined;
   let listenAttempts = 0;
   let listenTimer: ReturnType<typeof setTimeout> | undefined;
   const listen = async (): Promise<void> => {
@@ -182,13 +158,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresSessionSto
     client.on('end', reconnect);
     client.on('notification', (message) => {
       if (message.channel !== channel || message.payload === undefined) return;
-      let keys: unknown;
-      try {
-        keys = JSON.parse(message.payload);
-      } catch {
-        return;
-      }
-      if (Array.isArray(keys)) for (const key of keys) if (typeof key === 'string') notify(key);
+      for (const key of decodeInvalidation(message.payload)) notify(key);
     });
     try {
       await client.connect();
@@ -207,57 +177,25 @@ export function postgresStore(options: PostgresStoreOptions): PostgresSessionSto
     listenAttempts = 0;
   };
 
-  const sweep = async () => {
+  const stopSweeper = startSweeper(name, logger, options.sweepIntervalMs, async () => {
     if (closed || schemaReady === undefined) return;
-    try {
-      const now = Date.now();
-      await query(`DELETE FROM ${table} WHERE key IN (SELECT key FROM ${table} WHERE expires_at <= $1 LIMIT 1000)`, [now]);
-      await query(`DELETE FROM ${onceTable} WHERE key IN (SELECT key FROM ${onceTable} WHERE expires_at <= $1 LIMIT 1000)`, [now]);
-    } catch (err) {
-      logger.warn('session store sweep failed', { store: name, error: String(err) });
-    }
-  };
-  const timer = setInterval(() => void sweep(), options.sweepIntervalMs ?? 60_000);
-  timer.unref();
+    const now = Date.now();
+    await query(shared.sweepSessions, [now]);
+    await query(shared.sweepOnce, [now]);
+  });
 
-  return {
+  return withArgumentChecks<PostgresSessionStore>({
     migrate: () => guard(name, 'migrate', ensureSchema),
     get(key) {
       return run('get', async () => {
-        const result = await query<Row>(`SELECT ${columns} FROM ${table} WHERE key = $1 AND expires_at > $2`, [key, Date.now()]);
-        const row = result.rows[0];
-        return row === undefined ? undefined : toRecord(row);
+        const row = (await query<SessionRow>(shared.get, [key, Date.now()])).rows[0];
+        return row === undefined ? undefined : rowToRecord(row, name, logger);
       });
     },
     async set(key, record, ttlMs) {
-      assertKey(key);
-      assertRecord(record);
-      assertTtl(ttlMs);
-      await run('set', async () => {
-        const now = Date.now();
-        await query(
-          `INSERT INTO ${table} (key, sub, sid, last_seen_at, idle_expires_at, absolute_expires_at, expires_at, record)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (key) DO UPDATE SET sub = EXCLUDED.sub, sid = EXCLUDED.sid, last_seen_at = EXCLUDED.last_seen_at,
-             idle_expires_at = EXCLUDED.idle_expires_at, absolute_expires_at = EXCLUDED.absolute_expires_at,
-             expires_at = EXCLUDED.expires_at, record = EXCLUDED.record`,
-          [
-            key,
-            record.sub,
-            record.sid ?? null,
-            record.lastSeenAt,
-            record.idleExpiresAt,
-            record.absoluteExpiresAt,
-            storeExpiry(now, ttlMs, record.idleExpiresAt, record.absoluteExpiresAt),
-            encodeCompact(record),
-          ],
-        );
-      });
+      await run('set', () => query(shared.upsert, rowValues(key, record, ttlMs, Date.now())));
     },
     async touch(key, lastSeenAt, idleExpiresAt, ttlMs) {
-      assertEpochMs(lastSeenAt, 'lastSeenAt');
-      assertEpochMs(idleExpiresAt, 'idleExpiresAt');
-      assertTtl(ttlMs);
       await run('touch', async () => {
         const now = Date.now();
         await query(
@@ -278,18 +216,11 @@ export function postgresStore(options: PostgresStoreOptions): PostgresSessionSto
     },
     listByUser(sub) {
       return run('listByUser', async () => {
-        const result = await query<Row>(`SELECT ${columns} FROM ${table} WHERE sub = $1 AND expires_at > $2`, [sub, Date.now()]);
-        const out: Array<{ key: string; record: SessionRecord }> = [];
-        for (const row of result.rows) {
-          const record = toRecord(row);
-          if (record !== undefined) out.push({ key: row.key, record });
-        }
-        return out.sort(byCreation);
+        const result = await query<SessionRow>(shared.listByUser, [sub, Date.now()]);
+        return rowsToListing(result.rows, name, logger);
       });
     },
     async putOnce(key, ttlMs) {
-      assertKey(key);
-      assertTtl(ttlMs);
       return run('putOnce', async () => {
         const now = Date.now();
         const result = await query(
@@ -312,10 +243,10 @@ export function postgresStore(options: PostgresStoreOptions): PostgresSessionSto
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(timer);
+      stopSweeper();
       if (listenTimer !== undefined) clearTimeout(listenTimer);
       await listening?.end().catch(() => undefined);
       await pool.end();
     },
-  };
+  });
 }

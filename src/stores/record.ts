@@ -1,4 +1,4 @@
-import type { SessionRecord } from './types.js';
+import type { SessionRecord, SessionStore } from './types.js';
 
 /*
  * Helpers shared by the stores: argument checks (programmer mistakes throw TypeError, naming the
@@ -45,6 +45,33 @@ export function assertRecord(value: unknown): asserts value is SessionRecord {
   }
   for (const name of ['createdAt', 'lastSeenAt', 'idleExpiresAt', 'absoluteExpiresAt']) assertEpochMs(record[name], `record.${name}`);
   if (typeof record.sealedTokens !== 'string') throw new TypeError('"record.sealedTokens" must be a string');
+}
+
+/**
+ * `store` with the argument checks every store makes before it does anything: the same checks,
+ * the same `TypeError`s (as rejections), in one place.
+ */
+export function withArgumentChecks<S extends SessionStore>(store: S): S {
+  return {
+    ...store,
+    async set(key: string, record: SessionRecord, ttlMs: number) {
+      assertKey(key);
+      assertRecord(record);
+      assertTtl(ttlMs);
+      return store.set(key, record, ttlMs);
+    },
+    async touch(key: string, lastSeenAt: number, idleExpiresAt: number, ttlMs: number) {
+      assertEpochMs(lastSeenAt, 'lastSeenAt');
+      assertEpochMs(idleExpiresAt, 'idleExpiresAt');
+      assertTtl(ttlMs);
+      return store.touch(key, lastSeenAt, idleExpiresAt, ttlMs);
+    },
+    async putOnce(key: string, ttlMs: number) {
+      assertKey(key);
+      assertTtl(ttlMs);
+      return store.putOnce(key, ttlMs);
+    },
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { JWTPayload } from 'jose';
-import { logger } from '../observability/log.js';
+import { silentLogger, type Logger } from '../observability/log.js';
 import { resolveAlgorithms, resolveClockTolerance } from './algorithms.js';
 import { createVerifiedTokenCache, type VerifiedTokenCache } from './cache.js';
 import {
@@ -37,6 +37,8 @@ export interface AccessTokenVerifierOptions {
   /** Verified-token cache; default on with at most 10 000 entries. */
   cache?: { max?: number } | false;
   fetch?: typeof fetch;
+  /** Where rejections (info, debug) and JWKS failures (warn) are logged, never with the token; default nowhere. */
+  logger?: Logger;
 }
 
 export interface AccessTokenClaims {
@@ -86,10 +88,11 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   const algorithms = resolveAlgorithms(options.algorithms);
   const clockTolerance = resolveClockTolerance(options.clockTolerance);
   const keySource = resolveKeySource(options);
+  const logger = options.logger ?? silentLogger;
   const cache = options.cache === false ? undefined : createVerifiedTokenCache<AccessTokenClaims>(options.cache ?? {});
   const typ = options.requireAtJwtType === true ? STRICT_TYP : LENIENT_TYP;
   if (audience === undefined && clientId === undefined) {
-    logger.warn('access token verifier has neither "audience" nor "clientId": tokens for other audiences are accepted', { issuer });
+    logger.warn({ issuer }, 'access token verifier has neither "audience" nor "clientId": tokens for other audiences are accepted');
   }
 
   const rules = {
@@ -146,7 +149,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
         const jwt = assertCompactJws(token);
         return await (cache === undefined ? verifyUncached(jwt) : verifyCached(cache, jwt));
       } catch (err) {
-        throw rejectToken('access token', err);
+        throw rejectToken('access token', err, logger);
       }
     },
   };

@@ -1,36 +1,25 @@
 import { errors } from 'jose';
-import { TesseraError } from '../errors.js';
-import { logger } from '../observability/log.js';
+import { TesseraError, type TesseraErrorCodeWith } from '../errors.js';
+import { silentLogger, type Logger } from '../observability/log.js';
 
-export type TokenErrorCode =
-  | 'ERR_TOKEN_MALFORMED'
-  | 'ERR_TOKEN_ALG'
-  | 'ERR_TOKEN_HEADER'
-  | 'ERR_TOKEN_SIGNATURE'
-  | 'ERR_TOKEN_KEY_NOT_FOUND'
-  | 'ERR_TOKEN_JWKS_UNAVAILABLE'
-  | 'ERR_TOKEN_EXPIRED'
-  | 'ERR_TOKEN_NOT_YET_VALID'
-  | 'ERR_TOKEN_CLAIM'
-  | 'ERR_TOKEN_TYPE'
-  | 'ERR_TOKEN_REPLAYED';
+/** The token codes of the one catalogue (src/errors.ts). */
+export type TokenErrorCode = TesseraErrorCodeWith<'ERR_TOKEN_'>;
 
 /** Header values are attacker-controlled: quoted, escaped and shortened before they reach a message. */
 export function quoteUntrusted(value: string): string {
   return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
 }
 
-/** A token rejection: 401, except an IdP whose JWKS never loaded (503, retry later). */
-export function tokenError(code: TokenErrorCode, message: string, cause?: unknown): TesseraError {
-  const status = code === 'ERR_TOKEN_JWKS_UNAVAILABLE' ? 503 : 401;
-  return new TesseraError(code, message, cause === undefined ? { status } : { status, cause });
+/** A token rejection: status and `transient` come from the catalogue (401; 503 for an unloadable JWKS). */
+export function tokenError(code: TokenErrorCode, message: string, cause?: unknown): TesseraError<TokenErrorCode> {
+  return new TesseraError(code, message, { cause });
 }
 
 /**
  * The one place where jose's errors become Tessera's. Errors already mapped (thrown by our own
  * policy checks, which jose passes through from the key resolver) are kept as they are.
  */
-export function toTokenError(err: unknown): TesseraError {
+export function toTokenError(err: unknown, logger: Logger = silentLogger): TesseraError {
   if (err instanceof TesseraError) return err;
   if (err instanceof errors.JWTExpired) {
     return tokenError('ERR_TOKEN_EXPIRED', `token "${err.claim}" claim check failed: ${err.message}`, err);
@@ -68,16 +57,16 @@ export function toTokenError(err: unknown): TesseraError {
     return tokenError('ERR_TOKEN_MALFORMED', `token is malformed: ${err.message}`, err);
   }
   // Anything else is unexpected (a key jose refuses, a runtime crypto failure): fail closed.
-  logger.error('unexpected error while verifying a token', { error: err instanceof Error ? err.message : String(err) });
+  logger.error({ error: err instanceof Error ? err.message : String(err) }, 'unexpected error while verifying a token');
   return tokenError('ERR_TOKEN_SIGNATURE', 'token could not be verified', err);
 }
 
 /** Maps, logs (never the token itself) and returns the error to throw. */
-export function rejectToken(kind: string, err: unknown): TesseraError {
-  const error = toTokenError(err);
+export function rejectToken(kind: string, err: unknown, logger: Logger = silentLogger): TesseraError {
+  const error = toTokenError(err, logger);
   const routine = error.code === 'ERR_TOKEN_EXPIRED' || error.code === 'ERR_TOKEN_JWKS_UNAVAILABLE';
   const fields = { token: kind, code: error.code, reason: error.message };
-  if (routine) logger.debug('token rejected', fields);
-  else logger.info('token rejected', fields);
+  if (routine) logger.debug(fields, 'token rejected');
+  else logger.info(fields, 'token rejected');
   return error;
 }

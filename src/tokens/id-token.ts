@@ -5,6 +5,7 @@ import {
   checkAudienceShape, checkIssuedAt, deepFreeze, nowSeconds, optionalNumber, optionalString, optionalStringArray,
   rejectForeignClaims, requireString,
 } from './claims.js';
+import type { Logger } from '../observability/log.js';
 import { rejectToken, tokenError } from './errors.js';
 import { assertCompactJws } from './format.js';
 import type { TypRule } from './header.js';
@@ -26,6 +27,8 @@ export type IdTokenVerifierOptions = KeySourceOption & {
   algorithms?: string[];
   /** Seconds, 0–60, default 30. */
   clockTolerance?: number;
+  /** Where rejections (info, debug) and JWKS failures (warn) are logged, never with the token; default nowhere. */
+  logger?: Logger;
 };
 
 export interface IdTokenVerifyOptions {
@@ -122,7 +125,7 @@ export function createIdTokenVerifier(options: IdTokenVerifierOptions): IdTokenV
         const { payload, header } = await verifyJwt(jwt, rules);
         return deepFreeze(checkClaims(payload, header.alg, verifyOptions));
       } catch (err) {
-        throw rejectToken('ID token', err);
+        throw rejectToken('ID token', err, options.logger);
       }
     },
   };

@@ -1,5 +1,5 @@
 import { importJWK, type CryptoKey, type JWK, type JWSHeaderParameters } from 'jose';
-import { logger } from '../observability/log.js';
+import { silentLogger, type Logger } from '../observability/log.js';
 import { isJwsAlgorithm, keyFamily, type JwsAlgorithm } from './algorithms.js';
 import { quoteUntrusted as quote, tokenError } from './errors.js';
 
@@ -31,6 +31,8 @@ export interface KeySourceOptions {
   /** Timeout of one JWKS request, default 5 000 ms. */
   timeoutMs?: number;
   fetch?: typeof fetch;
+  /** Where failed JWKS fetches are logged (warn); default nowhere. */
+  logger?: Logger;
 }
 
 const INITIAL_RETRY_MS = 5_000;
@@ -61,6 +63,7 @@ export function createKeySource(options: KeySourceOptions): KeySource {
   const timeoutMs = durationOption(options.timeoutMs, 5_000, 'timeoutMs');
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== 'function') throw new TypeError('"fetch" option must be a function');
+  const logger = options.logger ?? silentLogger;
 
   let keys: KeyEntry[] | undefined;
   let loadedAt = 0;
@@ -83,7 +86,7 @@ export function createKeySource(options: KeySourceOptions): KeySource {
         lastError = undefined;
       } catch (err) {
         lastError = err;
-        logger.warn('JWKS fetch failed', { jwksUri, error: err instanceof Error ? err.message : String(err), haveKeys: keys !== undefined });
+        logger.warn({ jwksUri, error: err instanceof Error ? err.message : String(err), haveKeys: keys !== undefined }, 'JWKS fetch failed');
       } finally {
         pending = undefined;
       }
@@ -232,7 +235,7 @@ function durationOption(value: number | undefined, fallback: number, name: strin
 }
 
 /** The configured key source, or one for `jwksUri`; both given must name the same JWKS. */
-export function resolveKeySource(options: { keySource?: KeySource | undefined; jwksUri?: string | URL | undefined; fetch?: typeof fetch | undefined }): KeySource {
+export function resolveKeySource(options: { keySource?: KeySource | undefined; jwksUri?: string | URL | undefined; fetch?: typeof fetch | undefined; logger?: Logger | undefined }): KeySource {
   const { keySource, jwksUri } = options;
   if (keySource !== undefined) {
     if (jwksUri !== undefined && parseJwksUri(jwksUri) !== keySource.jwksUri) {
@@ -241,5 +244,5 @@ export function resolveKeySource(options: { keySource?: KeySource | undefined; j
     return keySource;
   }
   if (jwksUri === undefined) throw new TypeError('"jwksUri" or "keySource" option is required');
-  return createKeySource(options.fetch === undefined ? { jwksUri } : { jwksUri, fetch: options.fetch });
+  return createKeySource({ jwksUri, ...(options.fetch === undefined ? {} : { fetch: options.fetch }), ...(options.logger === undefined ? {} : { logger: options.logger }) });
 }

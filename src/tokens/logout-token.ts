@@ -1,6 +1,7 @@
 import type { JWTPayload } from 'jose';
 import { resolveAlgorithms, resolveClockTolerance } from './algorithms.js';
 import { checkAudienceShape, nowSeconds, optionalString } from './claims.js';
+import type { Logger } from '../observability/log.js';
 import { rejectToken, tokenError } from './errors.js';
 import { assertCompactJws } from './format.js';
 import type { TypRule } from './header.js';
@@ -27,6 +28,8 @@ export type LogoutTokenVerifierOptions = KeySourceOption & {
    * defect of the token.
    */
   rememberJti(jti: string, ttlMs: number): Promise<boolean>;
+  /** Where rejections (info, debug) and JWKS failures (warn) are logged, never with the token; default nowhere. */
+  logger?: Logger;
 };
 
 export interface LogoutTokenClaims {
@@ -92,12 +95,12 @@ export function createLogoutTokenVerifier(options: LogoutTokenVerifierOptions): 
         const { payload } = await verifyJwt(jwt, rules);
         claims = checkClaims(payload);
       } catch (err) {
-        throw rejectToken('logout token', err);
+        throw rejectToken('logout token', err, options.logger);
       }
       // Remember the jti for as long as the token could still pass the `iat` window.
       const ttlMs = Math.max(1000, (claims.iat + maxAgeSeconds + clockTolerance - nowSeconds()) * 1000);
       if (!(await rememberJti(claims.jti, ttlMs))) {
-        throw rejectToken('logout token', tokenError('ERR_TOKEN_REPLAYED', 'token "jti" claim was seen before (replayed logout token)'));
+        throw rejectToken('logout token', tokenError('ERR_TOKEN_REPLAYED', 'token "jti" claim was seen before (replayed logout token)'), options.logger);
       }
       const { iat: _iat, ...result } = claims;
       return result;

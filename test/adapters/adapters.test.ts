@@ -16,7 +16,7 @@ import { tesseraExpress } from '../../src/adapters/express.js';
 import { tesseraMiddleware, type RequestWithSession } from '../../src/adapters/node.js';
 import { generateKeyEntry } from '../../src/keys/index.js';
 import { memoryStore } from '../../src/stores/index.js';
-import { createTessera, type Tessera } from '../../src/tessera.js';
+import { createTessera, type Tessera, internalsOf } from '../../src/tessera.js';
 import { Browser } from '../helpers/browser.js';
 import { closeServer, listen } from '../helpers/stack.js';
 
@@ -80,7 +80,7 @@ describe('framework adapters', () => {
       const app = new Hono<{ Variables: TesseraVariables }>();
       app.use(tesseraHono(tessera));
       app.get('/whoami', (c) => c.json({ sub: c.get('tessera')?.sub }));
-      return (req, res) => void Promise.resolve(app.fetch(toRequest(req, tessera.config.publicUrl))).then((r) => writeResponse(res, r));
+      return (req, res) => void Promise.resolve(app.fetch(toRequest(req, internalsOf(tessera).config.publicUrl))).then((r) => writeResponse(res, r));
     }, idp);
     servers.push(server);
     const anonymous = await fetch(`${url}/whoami`, { headers: { accept: 'application/json' } });

@@ -117,6 +117,20 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({}, file), /--config .*config\.json/);
   });
 
+  test('a bad TESSERA_STORE is reported together with the other problems, password masked', () => {
+    const lines = problems({ ...base, TESSERA_PORT: 'x', TESSERA_STORE: 'mysql://root:topsecret@db/app' });
+    assert.ok(lines.includes('TESSERA_PORT: expected a port number 0-65535'), lines.join('\n'));
+    assert.ok(lines.includes('TESSERA_STORE: "mysql://root:****@db/app" is not valid: "mysql:" is not a known store. Expected one of:'), lines.join('\n'));
+    assert.ok(lines.includes('redis-cluster://[user:password@]host1:port1,host2:port2,…[?prefix=app:]'), 'the accepted forms follow');
+    assert.ok(!lines.join('\n').includes('topsecret'));
+  });
+
+  test('every accepted TESSERA_STORE form passes the settings check', () => {
+    for (const store of ['memory:', 'sqlite:./sessions.db', 'redis://cache:6379/1?prefix=app:', 'redis-cluster://a:7000,b:7001', 'redis-sentinel://s1,s2/mymaster', 'postgres://u@db/app?table=s']) {
+      assert.equal(loadConfig({ ...base, TESSERA_STORE: store }).store, store);
+    }
+  });
+
   test('describeConfig masks secrets and store passwords', () => {
     const described = describeConfig(loadConfig({ ...base, TESSERA_CLIENT_SECRET: 'super-secret-value', TESSERA_STORE: 'redis://user:pass@redis:6379' }));
     assert.equal(described.clientSecret, 'su****ue');

@@ -3,7 +3,7 @@ import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { isTesseraError } from '../../src/errors.js';
+import { isTesseraError, type TesseraErrorCode } from '../../src/errors.js';
 import { startDevIdp } from '../../src/dev-idp/index.js';
 import { Browser } from '../helpers/browser.js';
 import {
@@ -69,7 +69,7 @@ describe('dev IdP with a users file and a clients file', () => {
 });
 
 describe('dev IdP start-up checks', () => {
-  const expectStartFailure = async (options: Parameters<typeof startDevIdp>[0], code: string, pattern: RegExp) => {
+  const expectStartFailure = async (options: Parameters<typeof startDevIdp>[0], code: TesseraErrorCode, pattern: RegExp) => {
     const dataDir = await makeDataDir();
     try {
       await assert.rejects(startDevIdp({ port: 0, quiet: true, dataDir, ...options }), (err: unknown) => {

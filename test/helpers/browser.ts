@@ -203,7 +203,13 @@ export class Browser {
       headers.set('content-type', 'application/x-www-form-urlencoded');
     }
     // undici's request, not fetch: fetch always sends `sec-fetch-mode: cors`, unlike a browser navigation.
-    const response = await undiciRequest(url, { method, headers: Object.fromEntries(headers), body: body?.toString() });
+    const init = { method, headers: Object.fromEntries(headers), body: body?.toString() };
+    // A reused keep-alive connection can be closed by the server just as the request goes out; a
+    // browser then retries once on a new connection, and so does this one.
+    const response = await undiciRequest(url, init).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNRESET' || err.code === 'UND_ERR_SOCKET') return undiciRequest(url, init);
+      throw err;
+    });
     const responseHeaders = new Headers();
     for (const [name, value] of Object.entries(response.headers)) {
       for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) responseHeaders.append(name, v);

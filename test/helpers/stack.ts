@@ -7,6 +7,7 @@ import { attachGateway, createGatewayHandler } from '../../src/gateway/server.js
 import { generateKeyEntry } from '../../src/keys/index.js';
 import { createTessera, type Tessera } from '../../src/tessera.js';
 import type { TesseraOptionsInput } from '../../src/config/index.js';
+import type { Logger } from '../../src/observability/log.js';
 import type { SessionStore } from '../../src/stores/types.js';
 import { Browser } from './browser.js';
 
@@ -49,6 +50,8 @@ export interface StackOptions {
   /** Tessera options on top of the test defaults (SQLite in a temp folder). */
   options?: Partial<TesseraOptionsInput>;
   store?: SessionStore;
+  /** The gateway's logger (without one, JSON lines on stderr at TESSERA_LOG_LEVEL, as the test runner sets it). */
+  logger?: Logger;
   accessTokenTtl?: number;
   /** Share a dev IdP between stacks (it is then not closed with the stack). */
   idp?: DevIdp;
@@ -77,9 +80,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       store: `sqlite:${join(dataDir, 'sessions.db')}`,
       upstream: upstream.url,
       dataDir,
+      logLevel: testLogLevel(),
       ...options.options,
       ...overrides,
-    }, options.store ? { store: options.store } : {});
+    }, { ...(options.store ? { store: options.store } : {}), ...(options.logger ? { logger: options.logger } : {}) });
     const gateway = createGatewayHandler(tessera, overrides.upstream ?? options.options?.upstream ?? upstream.url);
     server.removeAllListeners('request');
     server.removeAllListeners('checkContinue');
@@ -101,7 +105,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (o.acr) query.set('acr', o.acr);
       return browser.signIn(`${url}/auth/login?${query}`, { username: o.username ?? 'alice', password: o.password ?? o.username ?? 'alice', otp: o.otp });
     },
-    sessionCookie: (browser) => browser.jar.get(current.tessera.sessions.cookieName, url),
+    sessionCookie: (browser) => browser.jar.get(current.tessera.cookieName, url),
     async restart(overrides) {
       await current.close();
       current = build(overrides);
@@ -116,6 +120,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
   };
   return stack;
+}
+
+/** The level the test runner asks for (`TESSERA_LOG_LEVEL`, silent by default), for the Tessera instances tests build. */
+export function testLogLevel(): TesseraOptionsInput['logLevel'] {
+  const level = process.env.TESSERA_LOG_LEVEL;
+  return level === 'debug' || level === 'info' || level === 'warn' || level === 'error' || level === 'silent' ? level : 'info';
 }
 
 export function listen(server: Server, port: number): Promise<string> {

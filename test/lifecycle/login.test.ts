@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { createServer } from 'node:http';
 import { createMetricsHandler } from '../../src/gateway/server.js';
 import { closeServer, listen, startStack, type Stack } from '../helpers/stack.js';
+import { internalsOf } from '../../src/tessera.js';
 
 describe('login through the gateway', () => {
   let stack: Stack;
@@ -73,7 +74,7 @@ describe('login through the gateway', () => {
     const browser = stack.browser();
     await stack.login(browser);
     const id = stack.sessionCookie(browser)!;
-    const sessions = await stack.tessera.sessions.store.listByUser('alice');
+    const sessions = await internalsOf(stack.tessera).store.listByUser('alice');
     assert.ok(sessions.length > 0);
     for (const { key, record } of sessions) {
       assert.notEqual(key, id);

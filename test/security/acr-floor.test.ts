@@ -16,6 +16,7 @@ import { startDevIdp, type DevIdp } from '../../src/dev-idp/index.js';
 import { parseForms, type Browser, type Page } from '../helpers/browser.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { atCallback, sessionStatus, signIn } from './support.js';
+import { internalsOf } from '../../src/tessera.js';
 
 const OTP = '123456';
 
@@ -61,7 +62,7 @@ async function completeCallback(browser: Browser, callbackUrl: URL): Promise<{ p
   return { page, body };
 }
 
-const sessionsOf = async (stack: Stack, sub: string) => (await stack.tessera.sessions.store.listByUser(sub)).length;
+const sessionsOf = async (stack: Stack, sub: string) => (await internalsOf(stack.tessera).store.listByUser(sub)).length;
 
 describe('acr floor', () => {
   let idpDir: string;
@@ -162,9 +163,9 @@ describe('acr floor', () => {
       assert.equal(body.error, 'insufficient_acr');
       assert.match(body.error_description ?? '', /"mfa"/, 'names the acr that was required');
       assert.match(body.error_description ?? '', /"pwd"/, 'names the acr that came back');
-      assert.ok(!page.headers.getSetCookie().some((c) => c.startsWith(`${floored.tessera.sessions.cookieName}=`)), 'no session cookie set or cleared');
+      assert.ok(!page.headers.getSetCookie().some((c) => c.startsWith(`${floored.tessera.cookieName}=`)), 'no session cookie set or cleared');
       assert.equal(floored.sessionCookie(browser), existing);
-      assert.equal(await sessionStatus(floored, `${floored.tessera.sessions.cookieName}=${existing}`), 200);
+      assert.equal(await sessionStatus(floored, `${floored.tessera.cookieName}=${existing}`), 200);
       assert.equal(await sessionsOf(floored, 'bob'), before);
     });
 
@@ -190,7 +191,7 @@ describe('acr floor', () => {
       assert.equal(page.status, 403, page.text);
       assert.equal(body.error, 'insufficient_acr');
       assert.equal(open.sessionCookie(browser), existing);
-      assert.equal(await sessionStatus(open, `${open.tessera.sessions.cookieName}=${existing}`), 200);
+      assert.equal(await sessionStatus(open, `${open.tessera.cookieName}=${existing}`), 200);
       assert.equal(await sessionsOf(open, 'bob'), before);
     });
 

@@ -8,6 +8,7 @@
 import { createServer } from 'node:net';
 import { startStack } from '../helpers/stack.js';
 import { sha256, signIn } from './support.js';
+import { internalsOf } from '../../src/tessera.js';
 
 const closedPort = await new Promise<number>((resolve) => {
   const server = createServer().listen(0, '127.0.0.1', () => {
@@ -21,7 +22,7 @@ try {
   const browser = stack.browser();
   const id = await signIn(stack, browser);
   const key = sha256(id);
-  const tokens = await stack.tessera.tokens(key);
+  const tokens = await internalsOf(stack.tessera).sessions.tokensFor(key);
   await browser.request(`${stack.url}/auth/session`, { headers: { accept: 'application/json' } });
   await browser.request(`${stack.url}/auth/callback?code=forged&state=${'s'.repeat(43)}`);
   await browser.request(`${stack.url}/auth/logout`, { method: 'POST', headers: { origin: 'https://evil.example' } });

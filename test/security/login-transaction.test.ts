@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { resolveConfig } from '../../src/config/index.js';
 import { parseKeyRing } from '../../src/keys/index.js';
 import { TransactionCookies, transactionTtlSeconds } from '../../src/oidc/transaction.js';
-import { createTessera } from '../../src/tessera.js';
+import { createTessera, internalsOf } from '../../src/tessera.js';
 import type { Browser, Page } from '../helpers/browser.js';
 import { closeServer, listen, startStack, type Stack } from '../helpers/stack.js';
 import { atCallback, loginUntilCallback, sessionStatus, sha256 } from './support.js';
@@ -35,7 +35,7 @@ describe('login transaction', () => {
   }
 
   /** Users of a store listing, to show that a rejected callback left no session behind. */
-  const sessionsOf = async (sub: string) => (await stack.tessera.sessions.store.listByUser(sub)).length;
+  const sessionsOf = async (sub: string) => (await internalsOf(stack.tessera).store.listByUser(sub)).length;
 
   const txnCookieNames = (browser: Browser) => browser.jar.names('localhost').filter((n) => n.startsWith('tessera-txn-'));
 
@@ -232,7 +232,7 @@ describe('login transaction', () => {
         const everything = JSON.stringify([...page.headers]) + page.text;
         assert.doesNotMatch(everything, /eyJ[\w-]+\.eyJ/, 'no JWT in what the browser gets');
       }
-      const tokens = await stack.tessera.tokens(sha256(stack.sessionCookie(browser)!));
+      const tokens = await internalsOf(stack.tessera).sessions.tokensFor(sha256(stack.sessionCookie(browser)!));
       assert.ok(tokens?.access_token, 'the access token exists, server-side');
       assert.equal(tokens.id_token, undefined, 'the ID token is kept only when end-session needs it');
     });

@@ -15,6 +15,7 @@ import { startDevIdp, type DevIdp } from '../../src/dev-idp/index.js';
 import { BACKCHANNEL_LOGOUT_EVENT } from '../../src/tokens/index.js';
 import { parseForms, type Browser } from '../helpers/browser.js';
 import { closeServer, listen, startStack, type Stack } from '../helpers/stack.js';
+import { internalsOf } from '../../src/tessera.js';
 import {
   eventually, idpSigner, sessionStatus, sha256, signIn, startBackchannelRelay,
 } from './support.js';
@@ -143,7 +144,7 @@ describe('logout', () => {
           return;
         }
         void (async () => {
-          const stored = watched === undefined ? true : (await stack.tessera.sessions.store.get(watched)) !== undefined;
+          const stored = watched === undefined ? true : (await internalsOf(stack.tessera).store.get(watched)) !== undefined;
           calls.push({ authorization: req.headers.authorization, sessionStillStored: stored });
           res.writeHead(200, { 'content-type': 'application/json' }).end('{"sessions_count":1}');
         })();
@@ -255,7 +256,7 @@ describe('back-channel logout', () => {
 
   async function sessionWithSid(): Promise<{ id: string; sid: string }> {
     const id = await signIn(stack, stack.browser());
-    const record = await stack.tessera.sessions.store.get(sha256(id));
+    const record = await internalsOf(stack.tessera).store.get(sha256(id));
     assert.ok(record?.sid, 'the session records the IdP session id');
     return { id, sid: record.sid };
   }
@@ -275,7 +276,7 @@ describe('back-channel logout', () => {
 
   test("Mosaic's logout API also ends the gateway session by back-channel", async () => {
     const id = await signIn(stack, stack.browser());
-    const tokens = await stack.tessera.tokens(sha256(id));
+    const tokens = await internalsOf(stack.tessera).sessions.tokensFor(sha256(id));
     // Called straight at the IdP (as another app of the user would), not through the gateway.
     const response = await fetch(`${idp.url}/cis/v1/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${tokens!.access_token}` } });
     assert.equal(response.status, 200);
@@ -284,7 +285,7 @@ describe('back-channel logout', () => {
 
   test('a logout token the IdP already sent is refused when replayed', async () => {
     const id = await signIn(stack, stack.browser());
-    const tokens = await stack.tessera.tokens(sha256(id));
+    const tokens = await internalsOf(stack.tessera).sessions.tokensFor(sha256(id));
     const answered = relay.statuses.length;
     await fetch(`${idp.url}/cis/v1/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${tokens!.access_token}` } });
     assert.ok(await eventually(async () => relay.statuses.length > answered));
@@ -323,7 +324,7 @@ describe('back-channel logout', () => {
     const base = () => claims(sid);
     const without = (name: string) => { const c = base(); delete c[name]; return c; };
     const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
-    const idToken = (await stack.tessera.tokens(sha256(id)))!.id_token!;
+    const idToken = (await internalsOf(stack.tessera).sessions.tokensFor(sha256(id)))!.id_token!;
     const [goodHeader, , goodSignature] = (await sign(base())).split('.');
     const defects: Array<[string, string]> = [
       ['signed by another key with the IdP kid', await new SignJWT(base()).setProtectedHeader({ alg: 'RS256', kid }).sign(attackerKey.privateKey)],

@@ -14,7 +14,7 @@ import { generateKeyEntry } from '../../src/keys/index.js';
 import { newSessionId } from '../../src/session/ids.js';
 import { sqliteStore } from '../../src/stores/index.js';
 import type { SessionStore } from '../../src/stores/types.js';
-import { createTessera, type Tessera } from '../../src/tessera.js';
+import { createTessera, type Tessera, internalsOf } from '../../src/tessera.js';
 import { Browser } from '../helpers/browser.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import {
@@ -249,7 +249,7 @@ describe('session identifiers and cookies', () => {
   describe('an https deployment', () => {
     let https: Tessera;
     before(() => {
-      const shared: SessionStore = { ...stack.tessera.sessions.store, close: async () => {} };
+      const shared: SessionStore = { ...internalsOf(stack.tessera).store, close: async () => {} };
       https = createTessera({
         publicUrl: httpsOrigin,
         issuer: idp.issuer,
@@ -304,9 +304,9 @@ describe('session identifiers and cookies', () => {
         publicUrl: httpsOrigin, issuer: idp.issuer, discoveryUrl: idp.discoveryUrl,
         clientId: httpsClient.client_id, clientSecret: httpsClient.client_secret, keys: generateKeyEntry(), cookieSameSite: 'strict', store: 'memory:',
       });
-      const { setCookie } = await strict.sessions.create({ access_token: 'x' }, { sub: 'alice', roles: [], accessTokenExpiresAt: Math.floor(Date.now() / 1000) + 60 });
+      const { setCookie } = await internalsOf(strict).sessions.create({ access_token: 'x' }, { sub: 'alice', roles: [], accessTokenExpiresAt: Math.floor(Date.now() / 1000) + 60 });
       assert.match(setCookie, /^__Host-tessera=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Secure$/);
-      assert.match(strict.sessions.clearCookieHeader, /SameSite=Strict; Secure; Max-Age=0/);
+      assert.match(internalsOf(strict).sessions.clearCookieHeader, /SameSite=Strict; Secure; Max-Age=0/);
       await strict.close();
     });
 
@@ -433,7 +433,7 @@ describe('session identifiers and cookies', () => {
         const result = await idle.tessera.authenticate(`tessera=${id}`);
         assert.equal(!result.authenticated && result.reason, 'idle_timeout');
         assert.equal(await sessionStatus(idle, `tessera=${id}`), 401);
-        assert.equal(await idle.tessera.sessions.store.get(sha256(id)), undefined, 'the expired session is deleted');
+        assert.equal(await internalsOf(idle.tessera).store.get(sha256(id)), undefined, 'the expired session is deleted');
       } finally {
         await idle.close();
       }
@@ -446,10 +446,10 @@ describe('session identifiers and cookies', () => {
         const start = Date.now();
         // A request every 25 s: never idle for a minute.
         for (const at of [25, 50, 75, 100, 125]) {
-          const result = await timed.tessera.sessions.authenticate(cookie, start + at * 1000);
+          const result = await internalsOf(timed.tessera).sessions.authenticate(cookie, start + at * 1000);
           assert.equal(result.authenticated, true, `active at ${at} s`);
         }
-        const idle = await timed.tessera.sessions.authenticate(cookie, start + 190_000);
+        const idle = await internalsOf(timed.tessera).sessions.authenticate(cookie, start + 190_000);
         assert.equal(!idle.authenticated && idle.reason, 'idle_timeout', 'a minute after the last request it is idle');
       } finally {
         await timed.close();
@@ -464,15 +464,15 @@ describe('session identifiers and cookies', () => {
         const start = Date.now();
         const min = 60_000;
         for (const at of [20, 40, 55]) {
-          const result = await timed.tessera.sessions.authenticate(cookie, start + at * min);
+          const result = await internalsOf(timed.tessera).sessions.authenticate(cookie, start + at * min);
           assert.equal(result.authenticated, true, `active at ${at} min`);
         }
-        const late = await timed.tessera.sessions.authenticate(cookie, start + 61 * min);
+        const late = await internalsOf(timed.tessera).sessions.authenticate(cookie, start + 61 * min);
         assert.equal(!late.authenticated && late.reason, 'absolute_timeout');
         assert.equal(await sessionStatus(timed, cookie), 401, 'the replayed cookie answers 401');
 
         const quiet = await signIn(timed, timed.browser());
-        const idle = await timed.tessera.sessions.authenticate(`tessera=${quiet}`, Date.now() + 31 * min);
+        const idle = await internalsOf(timed.tessera).sessions.authenticate(`tessera=${quiet}`, Date.now() + 31 * min);
         assert.equal(!idle.authenticated && idle.reason, 'idle_timeout');
         assert.equal(await sessionStatus(timed, `tessera=${quiet}`), 401);
       } finally {
@@ -518,7 +518,7 @@ describe('session identifiers and cookies', () => {
     test('after a gateway restart a revoked session stays revoked and a live one stays live', async () => {
       const revoked = await signIn(stack, stack.browser());
       const live = await signIn(stack, stack.browser(), { username: 'bob' });
-      await stack.tessera.sessions.revoke(sha256(revoked));
+      await internalsOf(stack.tessera).sessions.revoke(sha256(revoked));
       await stack.restart();
       assert.equal(await sessionStatus(stack, `tessera=${revoked}`), 401);
       assert.equal(await sessionStatus(stack, `tessera=${live}`), 200);

@@ -5,10 +5,10 @@ import { Redis } from 'ioredis';
 import { generateKeyEntry } from '../../src/keys/index.js';
 import { SessionCache } from '../../src/session/cache.js';
 import type { AuthResult } from '../../src/session/manager.js';
-import { redisStore } from '../../src/stores/redis.js';
+import { redisStore } from '../../src/stores/redis/index.js';
 import { memoryStore } from '../../src/stores/memory.js';
 import type { SessionRecord, SessionStore } from '../../src/stores/types.js';
-import { createTessera, type Tessera } from '../../src/tessera.js';
+import { createTessera, type Tessera, internalsOf } from '../../src/tessera.js';
 import { skipOrFail, sleep, useRedis } from '../helpers/redis-server.js';
 
 const redis = await useRedis();
@@ -38,7 +38,7 @@ function instance(store: SessionStore): Tessera {
 }
 
 async function signIn(tessera: Tessera, sub = 'alice'): Promise<{ cookie: string; storeKey: string }> {
-  const { setCookie, storeKey } = await tessera.sessions.create(
+  const { setCookie, storeKey } = await internalsOf(tessera).sessions.create(
     { access_token: 'access-token', id_token: 'id-token' },
     { sub, roles: ['user'], tid: 'tenant', scope: 'openid', amr: ['pwd'], acr: undefined, accessTokenExpiresAt: Math.floor(Date.now() / 1000) + 3600 },
   );
@@ -116,7 +116,7 @@ describe('the in-process session cache across instances (Redis)', { skip }, () =
   it('a logout on one instance is refused on another at once, though its cache would keep the session for minutes', async () => {
     const { cookie, storeKey } = await signIn(a);
     assert.equal((await b.authenticate(cookie)).authenticated, true, 'b has the session cached');
-    assert.equal(await a.sessions.revoke(storeKey), true);
+    assert.equal(await internalsOf(a).sessions.revoke(storeKey), true);
     const { ms, result } = await msUntilRefused(b, cookie);
     assert.equal(result.authenticated, false);
     assert.equal(result.authenticated === false && result.reason, 'unknown_session');
@@ -128,7 +128,7 @@ describe('the in-process session cache across instances (Redis)', { skip }, () =
     const first = await signIn(a, 'carol');
     const second = await signIn(a, 'carol');
     for (const { cookie } of [first, second]) assert.equal((await b.authenticate(cookie)).authenticated, true);
-    assert.equal(await a.sessions.revokeByUser('carol'), 2);
+    assert.equal(await internalsOf(a).sessions.revokeByUser('carol'), 2);
     for (const { cookie } of [first, second]) {
       const { ms, result } = await msUntilRefused(b, cookie);
       assert.equal(result.authenticated, false);
@@ -142,7 +142,7 @@ describe('the in-process session cache across instances (Redis)', { skip }, () =
     const pending = b.authenticate(cookie); // reads the live record, then waits
     await sleep(20);
     const seen = bInvalidations.length;
-    await a.sessions.revoke(storeKey);
+    await internalsOf(a).sessions.revoke(storeKey);
     while (bInvalidations.length === seen) await sleep(2); // the invalidation reached b first …
     bStore.release(); // … and only then does the older read come back
     assert.equal((await pending).authenticated, true, 'the request that raced the logout may pass');

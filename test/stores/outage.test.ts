@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { isTesseraError } from '../../src/errors.js';
-import { redisStore } from '../../src/stores/redis.js';
+import { redisStore } from '../../src/stores/redis/index.js';
 import type { SessionStore } from '../../src/stores/types.js';
 import { freePort, redisServerAvailable, skipOrFail, sleep, startRedisServer } from '../helpers/redis-server.js';
 import { randomKey, sampleRecord } from './conformance.js';

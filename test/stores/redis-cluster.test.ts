@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { Cluster } from 'ioredis';
-import { redisStore } from '../../src/stores/redis.js';
+import { redisStore } from '../../src/stores/redis/index.js';
 import { redisClusterAvailable, startRedisCluster } from '../helpers/redis-cluster.js';
 import { skipOrFail } from '../helpers/redis-server.js';
 import { randomId, randomKey, sampleRecord, testStore } from './conformance.js';

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { redisStore } from '../../src/stores/redis.js';
+import { redisStore } from '../../src/stores/redis/index.js';
 import { skipOrFail, useRedis } from '../helpers/redis-server.js';
 import { randomId, randomKey, sampleRecord, testStore } from './conformance.js';
 

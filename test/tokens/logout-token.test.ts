@@ -130,7 +130,7 @@ describe('keeps token kinds apart', () => {
 });
 
 test('errors of rememberJti propagate unchanged (a store outage is not a token defect)', async () => {
-  const outage = new TesseraError('ERR_STORE_UNAVAILABLE', 'store down', { status: 503 });
+  const outage = new TesseraError('ERR_STORE_UNAVAILABLE', 'store down');
   const verifier = createLogoutTokenVerifier({
     issuer: ISSUER, clientId: CLIENT_ID, jwksUri: server.url,
     rememberJti: () => Promise.reject(outage),

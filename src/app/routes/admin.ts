@@ -40,6 +40,6 @@ export async function admin(ctx: RouteContext, request: Request, path: string): 
     }
     return json(405, { error: 'method_not_allowed', error_description: 'use GET or DELETE' });
   } catch (err) {
-    return failure(request, err);
+    return failure(ctx, request, err);
   }
 }

@@ -1,5 +1,4 @@
 import { isTesseraError } from '../../errors.js';
-import { logger } from '../../observability/log.js';
 import { readForm } from '../body.js';
 import type { RouteContext } from '../context.js';
 import { json } from '../responses.js';
@@ -19,13 +18,13 @@ export async function backchannelLogout(ctx: RouteContext, request: Request): Pr
     const count = claims.sid !== undefined
       ? await ctx.sessions.revokeBySid(claims.sid)
       : await ctx.sessions.revokeByUser(claims.sub!);
-    logger.info('back-channel logout', { sessions: count });
+    ctx.logger.info({ sessions: count }, 'back-channel logout');
     return json(200, {});
   } catch (err) {
-    if (isTesseraError(err, 'ERR_TOKEN_') && err.status !== 503) {
-      logger.warn('back-channel logout token rejected', { code: err.code, error: err.message });
+    if (isTesseraError(err, 'ERR_TOKEN_') && !err.transient) {
+      ctx.logger.warn({ code: err.code, error: err.message }, 'back-channel logout token rejected');
       return json(400, { error: 'invalid_request', error_description: err.message });
     }
-    return failure(request, err);
+    return failure(ctx, request, err);
   }
 }

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import { isTesseraError } from '../../errors.js';
-import { logger } from '../../observability/log.js';
 import { acrFloor, acrMeets } from '../../oidc/acr.js';
 import type { RouteContext } from '../context.js';
 import { redirect } from '../responses.js';
@@ -22,8 +21,8 @@ export async function callback(ctx: RouteContext, request: Request, url: URL): P
   const cookieHeader = request.headers.get('cookie') ?? undefined;
   const state = url.searchParams.get('state');
   const reject = (status: number, reason: string, title: string, message: string, cookies: string[] = []) => {
-    ctx.metrics.inc('tessera_callback_errors_total', `reason="${reason}"`);
-    logger.warn('callback rejected', { reason });
+    ctx.metrics.callbackRejected(reason);
+    ctx.logger.warn({ reason }, 'callback rejected');
     return problem(request, status, reason, title, message, cookies, { href: '/auth/login', label: 'Sign in again' });
   };
 
@@ -37,10 +36,10 @@ export async function callback(ctx: RouteContext, request: Request, url: URL): P
   const cookies = [ctx.transactions.clear(state)];
   try {
     // Single use, also against a replay that carries the transaction cookie along.
-    const fresh = await ctx.sessions.store.putOnce(`txn:${createHash('sha256').update(state).digest('base64url')}`, 600_000);
+    const fresh = await ctx.store.putOnce(`txn:${createHash('sha256').update(state).digest('base64url')}`, 600_000);
     if (!fresh) return reject(400, 'transaction_replayed', 'Sign-in already completed', 'This sign-in response was already used. Please sign in again.', cookies);
   } catch (err) {
-    return failure(request, err, cookies);
+    return failure(ctx, request, err, cookies);
   }
 
   const error = url.searchParams.get('error');
@@ -83,8 +82,8 @@ export async function callback(ctx: RouteContext, request: Request, url: URL): P
       const detail = err.cause instanceof Error && err.cause.message ? err.cause.message : err.message;
       return reject(400, 'invalid_response', 'Sign-in failed', `The sign-in response failed validation: ${detail}`, cookies);
     }
-    if (isTesseraError(err)) return failure(request, err, cookies);
-    logger.warn('code exchange failed', { error: (err as Error).message });
+    if (isTesseraError(err)) return failure(ctx, request, err, cookies);
+    ctx.logger.warn({ error: (err as Error).message }, 'code exchange failed');
     return problem(request, 503, 'temporarily_unavailable', 'Temporarily unavailable', 'The identity provider could not be reached to complete the sign-in. Please try again.', cookies);
   }
 
@@ -125,13 +124,13 @@ export async function callback(ctx: RouteContext, request: Request, url: URL): P
         accessTokenExpiresAt: access.exp,
       },
     );
-    ctx.metrics.inc('tessera_sessions_created_total');
+    ctx.metrics.sessionCreated();
     return redirect(txn.returnTo, [...cookies, setCookie]);
   } catch (err) {
-    if (isTesseraError(err, 'ERR_TOKEN_') && err.status !== 503) {
+    if (isTesseraError(err, 'ERR_TOKEN_') && !err.transient) {
       return reject(400, 'invalid_token', 'Sign-in failed', `The identity provider's tokens failed validation: ${err.message}`, cookies);
     }
-    return failure(request, err, cookies);
+    return failure(ctx, request, err, cookies);
   }
 }
 

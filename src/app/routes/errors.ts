@@ -1,5 +1,5 @@
 import { isTesseraError } from '../../errors.js';
-import { logger } from '../../observability/log.js';
+import type { RouteContext } from '../context.js';
 import { messagePage } from '../pages.js';
 import { isApiRequest } from '../request-kind.js';
 import { html, json } from '../responses.js';
@@ -13,14 +13,14 @@ export function problem(request: Request, status: number, error: string, title: 
 }
 
 /** Maps an unexpected failure to a clear answer: 503 when a dependency is down, never a raw 500. */
-export function failure(request: Request, err: unknown, cookies: readonly string[] = []): Response {
-  if (isTesseraError(err) && err.status === 503) {
-    logger.warn('dependency unavailable', { code: err.code, error: err.message });
-    const what = err.code.startsWith('ERR_STORE') ? 'The session store' : 'The identity provider';
+export function failure(ctx: Pick<RouteContext, 'logger'>, request: Request, err: unknown, cookies: readonly string[] = []): Response {
+  if (isTesseraError(err) && err.transient) {
+    ctx.logger.warn({ code: err.code, error: err.message }, 'dependency unavailable');
+    const what = isTesseraError(err, 'ERR_STORE_') ? 'The session store' : 'The identity provider';
     const response = problem(request, 503, 'temporarily_unavailable', 'Temporarily unavailable', `${what} is not answering right now. Please try again in a moment.`, cookies);
     response.headers.set('retry-after', '5'); // as the gateway's own 503s
     return response;
   }
-  logger.error('request failed', { error: err instanceof Error ? err.stack ?? err.message : String(err) });
+  ctx.logger.error({ error: err instanceof Error ? err.stack ?? err.message : String(err) }, 'request failed');
   return problem(request, 500, 'server_error', 'Something went wrong', 'The request could not be completed.', cookies);
 }

@@ -30,9 +30,9 @@ export async function login(ctx: RouteContext, request: Request, url: URL): Prom
     if (ctx.config.resource) parameters.resource = ctx.config.resource;
     if (acr !== undefined) parameters.acr_values = acr.join(' ');
     const location = client.buildAuthorizationUrl(configuration, parameters).href;
-    ctx.metrics.inc('tessera_logins_started_total', silent ? 'kind="silent"' : 'kind="interactive"');
+    ctx.metrics.loginStarted(silent ? 'silent' : 'interactive');
     return redirect(location, ctx.transactions.begin(txn, request.headers.get('cookie') ?? undefined));
   } catch (err) {
-    return failure(request, err);
+    return failure(ctx, request, err);
   }
 }

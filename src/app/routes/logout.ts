@@ -1,6 +1,5 @@
 import { logoutAtIdp } from '../../oidc/idp-logout.js';
 import * as client from 'openid-client';
-import { logger } from '../../observability/log.js';
 import { readForm } from '../body.js';
 import type { RouteContext } from '../context.js';
 import { logoutFormPage } from '../pages.js';
@@ -26,7 +25,7 @@ export async function logout(ctx: RouteContext, request: Request): Promise<Respo
   const cookieHeader = request.headers.get('cookie') ?? undefined;
   const storeKey = ctx.sessions.storeKeyFromCookie(cookieHeader);
   if (!(await isSameOriginOrToken(ctx, request, storeKey))) {
-    logger.warn('logout refused: cross-origin request without a valid CSRF token');
+    ctx.logger.warn({}, 'logout refused: cross-origin request without a valid CSRF token');
     return problem(request, 403, 'forbidden', 'Sign-out refused', 'This sign-out request did not come from this site. Use the Sign out button.');
   }
   const cookies = [ctx.sessions.clearCookieHeader];
@@ -37,10 +36,10 @@ export async function logout(ctx: RouteContext, request: Request): Promise<Respo
       await ctx.sessions.revoke(storeKey);
     }
   } catch (err) {
-    return failure(request, err, cookies);
+    return failure(ctx, request, err, cookies);
   }
-  ctx.metrics.inc('tessera_logouts_total');
-  if (tokens && ctx.config.logoutApiUrl) await logoutAtIdp(ctx.config.logoutApiUrl, tokens.access_token);
+  ctx.metrics.loggedOut();
+  if (tokens && ctx.config.logoutApiUrl) await logoutAtIdp(ctx.config.logoutApiUrl, tokens.access_token, ctx);
 
   const postLogout = ctx.config.postLogoutPath;
   let location = postLogout;
@@ -54,7 +53,7 @@ export async function logout(ctx: RouteContext, request: Request): Promise<Respo
         }).href;
       }
     } catch (err) {
-      logger.warn('end-session redirect skipped', { error: (err as Error).message });
+      ctx.logger.warn({ error: (err as Error).message }, 'end-session redirect skipped');
     }
   }
   if (isApiRequest((n) => request.headers.get(n))) return json(200, { loggedOut: true, location }, cookies);

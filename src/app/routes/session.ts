@@ -24,6 +24,6 @@ export async function sessionInfo(ctx: RouteContext, request: Request): Promise<
       session: { createdAt: iso(s.createdAt), idleExpiresAt: iso(s.idleExpiresAt), absoluteExpiresAt: iso(s.absoluteExpiresAt) },
     });
   } catch (err) {
-    return failure(request, err);
+    return failure(ctx, request, err);
   }
 }
