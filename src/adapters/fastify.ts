@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { DecideOptions } from '../app/decision.js';
 import type { Session } from '../session/manager.js';
 import type { Tessera } from '../tessera.js';
 import { writeResponse } from './node-bridge.js';
-import { nodeFacts, type MiddlewareOptions } from './node.js';
+import { nodeFacts, type MiddlewareOptions, type Requirement } from './node.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -17,20 +18,30 @@ declare module 'fastify' {
  */
 export function tesseraFastify(tessera: Tessera, options: MiddlewareOptions = {}) {
   const plugin = async (fastify: FastifyInstance) => {
-    fastify.decorateRequest('tessera', undefined);
-    fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-      const decision = await tessera.decide(nodeFacts(request.raw, tessera.publicUrl), options);
-      if (decision.kind === 'pass') {
-        request.tessera = decision.session;
-        return;
-      }
-      if (decision.kind === 'deny') return reply.code(decision.denial.status).headers(decision.denial.headers).send(decision.denial.body);
-      reply.hijack();
-      await writeResponse(reply.raw, decision.response);
-      return reply;
-    });
+    if (!fastify.hasRequestDecorator('tessera')) fastify.decorateRequest('tessera', undefined);
+    fastify.addHook('onRequest', hook(tessera, options));
   };
   // Like fastify-plugin: the hook applies to the whole instance, not an encapsulated child.
   Object.assign(plugin, { [Symbol.for('skip-override')]: true });
   return plugin;
+}
+
+/** A per-route guard: `app.get('/admin', { onRequest: requireSession(tessera, { roles: ['admin'] }) }, handler)`. */
+export function requireSession(tessera: Tessera, requirement: Requirement = {}) {
+  return hook(tessera, { require: requirement });
+}
+
+function hook(tessera: Tessera, options: DecideOptions) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const decision = await tessera.decide(nodeFacts(request.raw, tessera.publicUrl), options);
+    if (decision.kind === 'pass') {
+      if (decision.clearCookie !== undefined) void reply.header('set-cookie', decision.clearCookie);
+      request.tessera = decision.session;
+      return;
+    }
+    if (decision.kind === 'deny') return reply.code(decision.denial.status).headers(decision.denial.headers).send(decision.denial.body);
+    reply.hijack();
+    await writeResponse(reply.raw, decision.response);
+    return reply;
+  };
 }

@@ -1,6 +1,9 @@
+import { defaultRule, matchRoute, type RouteRule } from '../config/routes.js';
 import { isTesseraError } from '../errors.js';
+import { normalisePath } from '../lib/path.js';
+import { acrMeets } from '../oidc/acr.js';
 import type { Session, SessionManager } from '../session/manager.js';
-import { loginRequired, storeUnavailable, type Denial } from './denials.js';
+import { badRequestTarget, forbidden, loginRequired, stepUpRequired, storeUnavailable, type Denial } from './denials.js';
 import { isApiRequest } from './request-kind.js';
 import { isAuthPath } from './router.js';
 
@@ -8,6 +11,8 @@ import { isAuthPath } from './router.js';
 export interface RequestFacts {
   /** Path and query as the client sent them (origin-form), e.g. `/reports?q=1`. */
   url: string;
+  /** Upper-case method; default GET. Route rules may be limited to methods. */
+  method?: string;
   /** The `Cookie` header (several lines joined with "; "). */
   cookie: string | undefined;
   /** A request header by lower-case name (first value). Only read when the request is denied. */
@@ -16,40 +21,105 @@ export interface RequestFacts {
   request(): Request;
 }
 
+/** What a route needs, for a per-route guard (`requireSession`) instead of the configured rules. */
+export interface Requirement {
+  roles?: readonly string[];
+  acr?: string;
+  /** Seconds since the user authenticated, at most. */
+  maxAge?: number;
+}
+
 export interface DecideOptions {
-  /** When false, requests without a session pass with `session: undefined`. Default true. */
+  /** When false, a path no rule matches is optional instead of required. Default true. */
   required?: boolean;
+  /** Decide by this requirement alone (a session is required), not by the route rules; `/auth/*` is not served. */
+  require?: Requirement;
 }
 
 /**
  * The one decision every adapter and the gateway translate: answer `/auth/*` (`respond`), let the
- * request go on with its session (`pass`), or turn it away (`deny`: 302/401 for no session, 503
- * when the store is out) — as plain data.
+ * request go on (`pass`), or turn it away (`deny`, as plain data: 302/401 for no session, 403 for
+ * a missing role, step-up for a too weak or too old sign-in, 400 for a path Tessera will not
+ * interpret, 503 when the store is out).
  */
 export type Decision =
-  | { kind: 'pass'; session: Session | undefined }
+  | {
+      kind: 'pass';
+      /** The signed-in user; undefined on `auth: "none"` and `"optional"` routes without a session. */
+      session: Session | undefined;
+      /** The rule that admitted the request. */
+      rule: RouteRule;
+      /** The canonical path and the query: what the rule matched, and exactly what the application must receive. */
+      target: string;
+      /** A `Set-Cookie` clearing a dead session cookie (optional routes), to add to the response. */
+      clearCookie: string | undefined;
+    }
   | { kind: 'respond'; response: Response }
   | { kind: 'deny'; denial: Denial };
 
-export function loginUrlFor(returnTo: string, renew = false): string {
-  return `/auth/login?returnTo=${encodeURIComponent(returnTo)}${renew ? '&silent=1' : ''}`;
+export function loginUrlFor(returnTo: string, renew = false, stepUp?: { acr: string | undefined; maxAge: number | undefined }): string {
+  let url = `/auth/login?returnTo=${encodeURIComponent(returnTo)}${renew ? '&silent=1' : ''}`;
+  if (stepUp?.acr !== undefined) url += `&acr=${encodeURIComponent(stepUp.acr)}`;
+  if (stepUp?.maxAge !== undefined) url += `&max_age=${stepUp.maxAge}`;
+  return url;
 }
 
-export function createDecide(sessions: SessionManager, handle: (request: Request) => Promise<Response | null>) {
+export function createDecide(sessions: SessionManager, handle: (request: Request) => Promise<Response | null>, rules: readonly RouteRule[]) {
   return async function decide(facts: RequestFacts, options: DecideOptions = {}): Promise<Decision> {
+    const api = () => isApiRequest(facts.header);
+    const normalised = normalisePath(facts.url);
+    if (!normalised.ok) return { kind: 'deny', denial: badRequestTarget(api(), normalised.reason) };
+    const target = normalised.path + normalised.query;
     try {
-      if (isAuthPath(facts.url)) {
-        const response = await handle(facts.request());
-        if (response !== null) return { kind: 'respond', response };
+      let rule: RouteRule;
+      if (options.require !== undefined) {
+        rule = ruleFor(options.require);
+      } else {
+        if (isAuthPath(normalised.path)) {
+          const response = await handle(facts.request());
+          if (response !== null) return { kind: 'respond', response };
+        }
+        rule = matchRoute(rules, normalised.path, facts.method ?? 'GET');
+        if (rule === defaultRule && options.required === false) rule = optionalRule;
       }
+      if (rule.auth === 'none') return { kind: 'pass', session: undefined, rule, target, clearCookie: undefined };
+
       const result = await sessions.authenticate(facts.cookie);
-      if (result.authenticated) return { kind: 'pass', session: result.session };
-      if (options.required === false) return { kind: 'pass', session: undefined };
-      return { kind: 'deny', denial: loginRequired(isApiRequest(facts.header), loginUrlFor(facts.url, result.renew), result.clearCookie) };
+      if (!result.authenticated) {
+        if (rule.auth === 'optional') return { kind: 'pass', session: undefined, rule, target, clearCookie: result.clearCookie };
+        return { kind: 'deny', denial: loginRequired(api(), loginUrlFor(target, result.renew), result.clearCookie) };
+      }
+      const session = result.session;
+      if (rule.roles !== undefined && !rule.roles.some((role) => session.roles.includes(role))) {
+        return { kind: 'deny', denial: forbidden(api(), `This page needs one of the roles ${rule.roles.join(', ')}.`) };
+      }
+      const stepUp = stepUpFor(rule, session);
+      if (stepUp !== undefined) return { kind: 'deny', denial: stepUpRequired(api(), loginUrlFor(target, false, stepUp), stepUp) };
+      return { kind: 'pass', session, rule, target, clearCookie: undefined };
     } catch (err) {
       // An outage is a clear 503, never a 401 that would look like a logout.
-      if (isTesseraError(err) && err.transient) return { kind: 'deny', denial: storeUnavailable(isApiRequest(facts.header)) };
+      if (isTesseraError(err) && err.transient) return { kind: 'deny', denial: storeUnavailable(api()) };
       throw err;
     }
   };
+}
+
+const optionalRule: RouteRule = Object.freeze({ ...defaultRule, auth: 'optional' }) as RouteRule;
+
+function ruleFor(requirement: Requirement): RouteRule {
+  return {
+    ...defaultRule,
+    roles: requirement.roles === undefined || requirement.roles.length === 0 ? undefined : [...requirement.roles],
+    acr: requirement.acr,
+    maxAgeMs: requirement.maxAge === undefined ? undefined : requirement.maxAge * 1000,
+  };
+}
+
+/** What the session lacks for `rule` (RFC 9470), or undefined when it is strong and recent enough. */
+function stepUpFor(rule: RouteRule, session: Session, now = Date.now()): { acr: string | undefined; maxAge: number | undefined } | undefined {
+  const weak = rule.acr !== undefined && !acrMeets(session.acr, [rule.acr]);
+  const maxAge = rule.maxAgeMs === undefined ? undefined : Math.floor(rule.maxAgeMs / 1000);
+  const stale = maxAge !== undefined && (session.authTime === undefined || now / 1000 - session.authTime > maxAge);
+  if (!weak && !stale) return undefined;
+  return { acr: rule.acr, maxAge: stale ? maxAge : undefined };
 }

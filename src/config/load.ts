@@ -101,10 +101,13 @@ function problemsOf(error: z.ZodError, keyOf: (path: string) => string, flags: R
   return error.issues.map((issue) => {
     const key = keyOf(String(issue.path[0] ?? ''));
     const flag = flags.get(key);
+    // Inside a structured setting (a route rule): `TESSERA_ROUTES[2].roles`.
+    const inner = issue.path[0] !== 'routes' ? '' : issue.path.slice(1).map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('');
     const message = issue.code === 'invalid_type' && issue.input === undefined ? 'required'
+      : issue.code === 'unrecognized_keys' && inner !== '' ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`
       : issue.code === 'unrecognized_keys' ? `unknown setting${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => optionToSetting[k as keyof typeof optionToSetting] ?? k).join(', ')}`
       : issue.message;
-    return { key: flag ?? key, message, fromFlag: flag !== undefined };
+    return { key: (flag ?? key) + inner, message, fromFlag: flag !== undefined };
   });
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { safeReturnTo } from '../lib/return-to.js';
 import { parseDuration } from '../lib/duration.js';
 import { parseCidr, parseListenAddress } from './network.js';
+import { routesSchema } from './routes.js';
 import { mosaicDiscoveryPath, mosaicLogoutUrlFor, mosaicRegions, type MosaicRegion } from './mosaic.js';
 import { storeSpecProblem } from './store-spec.js';
 
@@ -24,6 +25,7 @@ export const settingNames = {
   TESSERA_STORE: 'store',
   TESSERA_KEYS: 'keys',
   TESSERA_UPSTREAM: 'upstream',
+  TESSERA_ROUTES: 'routes',
   TESSERA_IDLE_TIMEOUT: 'idleTimeout',
   TESSERA_ABSOLUTE_TIMEOUT: 'absoluteTimeout',
   TESSERA_SILENT_AUTH: 'silentAuth',
@@ -115,6 +117,7 @@ export const optionsSchema = z.object({
   }).default('sqlite:./.tessera/sessions.db'),
   keys: text.optional(),
   upstream: httpUrl.optional(),
+  routes: routesSchema.default([]),
   idleTimeout: duration.default(30 * 60_000),
   absoluteTimeout: duration.default(12 * 3_600_000),
   silentAuth: bool.default(true),

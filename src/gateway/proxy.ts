@@ -16,6 +16,24 @@ export interface IdentityHeaders {
   accessToken?: string | undefined;
 }
 
+/** One request's forwarding: who it is for, where it came from, and the path the application gets. */
+export interface Forwarding {
+  /** The identity headers to set; undefined sends none (public routes, optional routes without a session). */
+  identity: IdentityHeaders | undefined;
+  peer: Peer;
+  /** The client's `X-Forwarded-For` lines joined (kept only from trusted proxies). */
+  forwardedFor: string | undefined;
+  /**
+   * The session cookie's value: no cookie carrying it goes upstream, whatever its name is spelled
+   * like (an upstream's parser may read names differently from ours).
+   */
+  sessionId: string | undefined;
+  /** The canonical path and query the route rule matched: exactly what the upstream receives. */
+  target: string;
+  /** A `Set-Cookie` to add to the response (clearing a dead session cookie). */
+  setCookie?: string | undefined;
+}
+
 export interface ProxyOptions {
   /** The application's origin. */
   upstream: string;
@@ -53,11 +71,8 @@ export class UpstreamProxy {
     this.#pool = new Pool(new URL(options.upstream).origin, { connections: null, pipelining: 1, keepAliveTimeout: 30_000 });
   }
 
-  /**
-   * `sessionId` is the session cookie's value: no cookie carrying it goes upstream, whatever its
-   * name is spelled like (an upstream's parser may read names differently from ours).
-   */
-  forward(req: IncomingMessage, res: ServerResponse, identity: IdentityHeaders, peer: Peer, forwardedFor: string | undefined, sessionId: string | undefined): Promise<void> {
+  forward(req: IncomingMessage, res: ServerResponse, forwarding: Forwarding): Promise<void> {
+    const { identity, peer, forwardedFor, sessionId } = forwarding;
     const { allowUnderscoreHeaders, isTesseraCookie } = this.#options;
     // A flat name/value list: what undici takes with the least work, and duplicates stay as sent.
     const headers: string[] = [];
@@ -74,7 +89,7 @@ export class UpstreamProxy {
         if (name === 'connection') connectionTokens = connectionTokens === undefined ? value : `${connectionTokens},${value}`;
         continue;
       }
-      if (isIdentityHeader(name) || (name === 'authorization' && identity.accessToken)) continue;
+      if (isIdentityHeader(name) || (name === 'authorization' && identity?.accessToken)) continue;
       if (name.includes('_') && (!allowUnderscoreHeaders || isFramingHeader(name.replace(/_/g, '-')))) continue;
       if (name === 'cookie') {
         const kept = removeCookies(value, (n, v) => isTesseraCookie(n) || (sessionId !== undefined && v.includes(sessionId)));
@@ -96,12 +111,14 @@ export class UpstreamProxy {
       if (dropped.has('x-forwarded-host')) forwardedHost = false;
     }
     if (cookie) headers.push('cookie', cookie);
-    headers.push('x-tessera-sub', identity.sub, 'x-tessera-roles', identity.roles.join(','));
-    if (identity.tid !== undefined) headers.push('x-tessera-tid', identity.tid);
-    headers.push('x-tessera-session', identity.ref);
-    if (identity.acr !== undefined) headers.push('x-tessera-acr', identity.acr);
-    if (identity.amr !== undefined && identity.amr.length > 0) headers.push('x-tessera-amr', identity.amr.join(','));
-    if (identity.accessToken) headers.push('authorization', `Bearer ${identity.accessToken}`);
+    if (identity !== undefined) {
+      headers.push('x-tessera-sub', identity.sub, 'x-tessera-roles', identity.roles.join(','));
+      if (identity.tid !== undefined) headers.push('x-tessera-tid', identity.tid);
+      headers.push('x-tessera-session', identity.ref);
+      if (identity.acr !== undefined) headers.push('x-tessera-acr', identity.acr);
+      if (identity.amr !== undefined && identity.amr.length > 0) headers.push('x-tessera-amr', identity.amr.join(','));
+      if (identity.accessToken) headers.push('authorization', `Bearer ${identity.accessToken}`);
+    }
     const chain = peer.trusted && forwardedFor ? `${forwardedFor}, ${peer.address}` : peer.address;
     if (chain) headers.push('x-forwarded-for', chain);
     if (!forwardedProto) headers.push('x-forwarded-proto', this.#forwardedProto);
@@ -116,8 +133,8 @@ export class UpstreamProxy {
       : undefined;
     return new Promise<void>((resolve) => {
       this.#pool.dispatch(
-        { path: req.url ?? '/', method, headers, body: cap ? cap.body : hasBody ? req : null },
-        new ResponseRelay(res, resolve, cap, this.#options.sendTimeoutMs, this.#options.logger),
+        { path: forwarding.target, method, headers, body: cap ? cap.body : hasBody ? req : null },
+        new ResponseRelay(res, resolve, cap, this.#options.sendTimeoutMs, this.#options.logger, forwarding.setCookie),
       );
     });
   }
@@ -157,8 +174,11 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   #logger: Logger;
   #stalled: NodeJS.Timeout | undefined;
 
-  constructor(res: ServerResponse, done: () => void, cap: { exceeded: () => boolean } | undefined, sendTimeoutMs: number, logger: Logger) {
+  #setCookie: string | undefined;
+
+  constructor(res: ServerResponse, done: () => void, cap: { exceeded: () => boolean } | undefined, sendTimeoutMs: number, logger: Logger, setCookie: string | undefined) {
     this.#res = res;
+    this.#setCookie = setCookie;
     this.#logger = logger;
     this.#done = done;
     this.#cap = cap;
@@ -203,6 +223,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
       const value = headers[name];
       if (value !== undefined && !hopByHop.has(name)) out.push(name, value);
     }
+    if (this.#setCookie !== undefined) out.push('set-cookie', this.#setCookie);
     this.#res.writeHead(statusCode, out as unknown as OutgoingHttpHeaders);
   }
 

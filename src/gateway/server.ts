@@ -31,22 +31,29 @@ const maxBodyBytes = 10 * 1024 * 1024;
 const plain = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
 
 /**
- * The gateway (`tessera serve`): `/auth/*` through the core, health, and every other request —
- * when authenticated — proxied to the upstream with identity headers. Metrics are not here: they
+ * The gateway (`tessera serve`): `/auth/*` through the core, health, and every other request as
+ * the route rules decide — proxied to the rule's upstream under its canonical path, with identity
+ * headers when there is a session. Metrics are not here: they
  * are served on their own listener (`startMetricsServer`).
  */
 export function createGatewayHandler(tessera: Tessera, upstream: string): GatewayHandler {
   const { config, logger } = internalsOf(tessera);
   const cookieName = tessera.cookieName;
-  const proxy = new UpstreamProxy({
+  const proxyFor = (origin: string) => new UpstreamProxy({
     logger,
-    upstream,
+    upstream: origin,
     maxBodyBytes,
     sendTimeoutMs: config.sendTimeoutMs,
     allowUnderscoreHeaders: config.allowUnderscoreHeaders,
     publicUrl: config.publicUrl,
     isTesseraCookie: (name) => isTesseraCookieName(name, cookieName),
   });
+  // One keep-alive pool per upstream: the default one and each route rule's own.
+  const defaultProxy = proxyFor(upstream);
+  const proxies = new Map<string, UpstreamProxy>();
+  for (const rule of config.routes) {
+    if (rule.upstream !== undefined && !proxies.has(rule.upstream)) proxies.set(rule.upstream, proxyFor(rule.upstream));
+  }
   const forwarding = new ForwardingPolicy(config.trustedProxies);
   const limit = new ClientLimit(config.maxRequestsPerClient);
   const relay = config.tokenRelay;
@@ -75,7 +82,8 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
       const decision = await tessera.decide(nodeFacts(req, config.publicUrl, cookie));
       if (decision.kind === 'respond') return await writeResponse(res, decision.response);
       if (decision.kind === 'deny') return sendDenial(res, decision.denial);
-      const session = decision.session!;
+      const session = decision.session;
+      const proxy = decision.rule.upstream === undefined ? defaultProxy : proxies.get(decision.rule.upstream)!;
       const peer = forwarding.peer(req.socket.remoteAddress, forwardedFor);
       if (!limit.acquire(peer.client)) {
         logger.warn({ client: peer.client, limit: limit.max }, 'per-client request limit reached');
@@ -83,11 +91,18 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
           .end(`Too many requests in flight from this client (at most ${limit.max}). Try again in a moment.\n`);
       }
       try {
-        const accessToken = relay ? (await tessera.tokens(session))?.access_token : undefined;
+        const accessToken = relay && session ? (await tessera.tokens(session))?.access_token : undefined;
         if (expectsContinue) res.writeContinue();
         await proxy.forward(req, res, {
-          sub: session.sub, roles: session.roles, tid: session.tid, ref: session.ref, acr: session.acr, amr: session.amr, accessToken,
-        }, peer, forwardedFor, sessionIdIn(cookie, cookieName));
+          identity: session && {
+            sub: session.sub, roles: session.roles, tid: session.tid, ref: session.ref, acr: session.acr, amr: session.amr, accessToken,
+          },
+          peer,
+          forwardedFor,
+          sessionId: sessionIdIn(cookie, cookieName),
+          target: decision.target,
+          setCookie: decision.clearCookie,
+        });
       } finally {
         limit.release(peer.client);
       }
@@ -102,7 +117,9 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
   return {
     handler: (req, res) => handle(req, res, false),
     checkContinue: (req, res) => handle(req, res, true),
-    close: () => proxy.close(),
+    close: async () => {
+      await Promise.all([defaultProxy.close(), ...[...proxies.values()].map((p) => p.close())]);
+    },
   };
 }
 

@@ -21,6 +21,11 @@ export interface Transaction {
   silent: boolean;
   /** The `acr_values` requested, in order; the ID token's `acr` must be one of them. */
   acr?: string[] | undefined;
+  /**
+   * The `max_age` requested (whole seconds, 0..`maxMaxAge`); the ID token's `auth_time` is then
+   * required and must be at most this old. Absent when none was requested.
+   */
+  maxAge?: number | undefined;
   createdAt: number;
 }
 
@@ -32,10 +37,19 @@ const purpose = 'txn';
 export const maxReturnToBytes = 1024;
 /** The most a browser stores for one cookie (name, value and attributes). */
 const maxCookieBytes = 4096;
+/** The largest `max_age` a login accepts: one year, in seconds (8 digits in the cookie at most). */
+export const maxMaxAge = 31_536_000;
 
-export function newTransaction(returnTo: string, silent: boolean, now = Date.now(), acr?: string[]): Transaction {
+/** Whether `value` is a `max_age` a transaction can carry: a whole number of seconds, 0..`maxMaxAge`. */
+export function isMaxAge(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= maxMaxAge;
+}
+
+export function newTransaction(returnTo: string, silent: boolean, now = Date.now(), acr?: string[], maxAge?: number): Transaction {
+  if (maxAge !== undefined && !isMaxAge(maxAge)) throw new TypeError(`"maxAge" must be a whole number of seconds from 0 to ${maxMaxAge}`);
   return {
     ...(acr !== undefined && acr.length > 0 ? { acr } : {}),
+    ...(maxAge !== undefined ? { maxAge } : {}),
     state: randomBytes(32).toString('base64url'),
     nonce: randomBytes(32).toString('base64url'),
     verifier: client.randomPKCECodeVerifier(),
@@ -92,7 +106,8 @@ export class TransactionCookies {
     const fitting = Buffer.byteLength(returnTo) <= maxReturnToBytes ? returnTo : '/';
     let cookie = this.#cookieFor({ ...txn, returnTo: fitting });
     if (Buffer.byteLength(cookie) > maxCookieBytes && fitting !== '/') cookie = this.#cookieFor({ ...txn, returnTo: '/' });
-    // Only an `acr` list far beyond what login accepts gets here: refuse it rather than set a cookie browsers drop.
+    // Only an `acr` list far beyond what login accepts gets here (`maxAge` adds at most 18 bytes of JSON):
+    // refuse it rather than set a cookie browsers drop.
     if (Buffer.byteLength(cookie) > maxCookieBytes) throw new TypeError(`the login transaction does not fit in a ${maxCookieBytes}-byte cookie`);
     return cookie;
   }
@@ -118,6 +133,7 @@ export class TransactionCookies {
     if (json === undefined) return undefined;
     try {
       const txn = JSON.parse(json) as Transaction;
+      if (txn.maxAge !== undefined && !isMaxAge(txn.maxAge)) return undefined;
       return now - txn.createdAt <= transactionTtlSeconds * 1000 ? txn : undefined;
     } catch {
       return undefined;

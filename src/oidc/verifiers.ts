@@ -9,6 +9,8 @@ import {
 } from '../tokens/index.js';
 import type { IdentityProvider } from './provider.js';
 
+export { isStaleAuthentication } from '../tokens/id-token.js';
+
 type AccessVerifier = ReturnType<typeof createAccessTokenVerifier>;
 type IdVerifier = ReturnType<typeof createIdTokenVerifier>;
 type LogoutVerifier = ReturnType<typeof createLogoutTokenVerifier>;

@@ -26,6 +26,8 @@ export interface Session {
   scope: string | undefined;
   amr: string[] | undefined;
   acr: string | undefined;
+  /** When the user last actively authenticated at the IdP (ID token `auth_time`), epoch seconds; undefined when the IdP did not say. */
+  authTime: number | undefined;
   /** Epoch seconds. */
   accessTokenExpiresAt: number;
   /** Epoch milliseconds. */
@@ -267,6 +269,7 @@ function sessionOf(ref: string, record: SessionRecord): Session {
     scope: record.scope,
     amr: record.amr?.slice(),
     acr: record.acr,
+    authTime: record.authTime,
     accessTokenExpiresAt: record.accessTokenExpiresAt,
     createdAt: record.createdAt,
     idleExpiresAt: record.idleExpiresAt,

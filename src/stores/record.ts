@@ -40,6 +40,9 @@ export function assertRecord(value: unknown): asserts value is SessionRecord {
   if (!stringArray(record.roles)) throw new TypeError('"record.roles" must be an array of strings');
   if (record.amr !== undefined && !stringArray(record.amr)) throw new TypeError('"record.amr" must be an array of strings when present');
   for (const name of ['tid', 'scope', 'acr']) optionalString(record, name);
+  if (record.authTime !== undefined && (typeof record.authTime !== 'number' || !Number.isSafeInteger(record.authTime) || record.authTime < 0)) {
+    throw new TypeError('"record.authTime" must be a whole number of epoch seconds when present');
+  }
   if (typeof record.accessTokenExpiresAt !== 'number' || !Number.isFinite(record.accessTokenExpiresAt)) {
     throw new TypeError('"record.accessTokenExpiresAt" must be a number (epoch seconds)');
   }
@@ -99,6 +102,7 @@ export function copyRecord(record: SessionRecord): SessionRecord {
   if (record.scope !== undefined) copy.scope = record.scope;
   if (record.amr !== undefined) copy.amr = [...record.amr];
   if (record.acr !== undefined) copy.acr = record.acr;
+  if (record.authTime !== undefined) copy.authTime = record.authTime;
   return copy;
 }
 
@@ -114,6 +118,8 @@ interface CompactRecord {
   s?: string;
   m?: string[];
   c?: string;
+  /** authTime (epoch seconds). */
+  a?: number;
   x: number;
   n: number;
   k: string;
@@ -132,6 +138,7 @@ export function encodeCompact(record: SessionRecord): string {
   if (record.scope !== undefined) compact.s = record.scope;
   if (record.amr !== undefined) compact.m = record.amr;
   if (record.acr !== undefined) compact.c = record.acr;
+  if (record.authTime !== undefined) compact.a = record.authTime;
   return JSON.stringify(compact);
 }
 
@@ -163,6 +170,7 @@ export function decodeCompact(json: string, times: RecordTimes): SessionRecord |
   if (typeof c.s === 'string') record.scope = c.s;
   if (stringArray(c.m)) record.amr = c.m;
   if (typeof c.c === 'string') record.acr = c.c;
+  if (typeof c.a === 'number' && Number.isSafeInteger(c.a)) record.authTime = c.a;
   return record;
 }
 

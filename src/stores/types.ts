@@ -13,6 +13,8 @@ export interface SessionRecord {
   scope?: string | undefined;
   amr?: string[] | undefined;
   acr?: string | undefined;
+  /** When the user last actively authenticated at the IdP (ID token `auth_time`), epoch seconds. */
+  authTime?: number | undefined;
   /** Access token expiry, epoch seconds. */
   accessTokenExpiresAt: number;
   /** Times in epoch milliseconds. */

@@ -111,7 +111,9 @@ export function createIdTokenVerifier(options: IdTokenVerifierOptions): IdTokenV
     if (verifyOptions.maxAge !== undefined) {
       if (authTime === undefined) throw tokenError('ERR_TOKEN_CLAIM', 'token "auth_time" claim is missing (required with max_age)');
       if (authTime + verifyOptions.maxAge < nowSeconds() - clockTolerance) {
-        throw tokenError('ERR_TOKEN_CLAIM', 'token "auth_time" claim is older than max_age');
+        const stale = tokenError('ERR_TOKEN_CLAIM', 'token "auth_time" claim is older than max_age');
+        staleAuthentications.add(stale);
+        throw stale;
       }
     }
     return payload as IdTokenClaims;
@@ -129,6 +131,18 @@ export function createIdTokenVerifier(options: IdTokenVerifierOptions): IdTokenV
       }
     },
   };
+}
+
+/** Rejections of a well-formed `auth_time` older than `maxAge` allows (see `isStaleAuthentication`). */
+const staleAuthentications = new WeakSet<object>();
+
+/**
+ * Whether `err`, thrown by `verify`, says only that the user authenticated longer ago than the
+ * `maxAge` option allows: a valid token that needs a fresh sign-in (step-up), not a bad one.
+ * A missing `auth_time` with `maxAge` is not this: that token is refused as malformed.
+ */
+export function isStaleAuthentication(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && staleAuthentications.has(err);
 }
 
 /** OIDC Core §3.1.3.6: base64url of the left half of the hash of the access token's ASCII. */

@@ -18,16 +18,21 @@ import { generateKeyEntry } from '../../src/keys/index.js';
 import { memoryStore } from '../../src/stores/index.js';
 import { createTessera, type Tessera, internalsOf } from '../../src/tessera.js';
 import { Browser } from '../helpers/browser.js';
-import { closeServer, listen } from '../helpers/stack.js';
+import { closeServer, listen, testLogLevel } from '../helpers/stack.js';
+
+/** A Tessera instance at `url` against the dev IdP (memory store), at the test runner's log level. */
+function tesseraAt(url: string, idp: DevIdp): Tessera {
+  return createTessera({
+    publicUrl: url, issuer: idp.issuer, discoveryUrl: idp.discoveryUrl, clientId: 'tessera-dev',
+    clientSecret: 'tessera-dev-secret', keys: generateKeyEntry(), logLevel: testLogLevel(),
+  }, { store: memoryStore() });
+}
 
 async function serve(makeHandler: (tessera: Tessera) => Parameters<typeof createServer>[1], idp: DevIdp) {
   const server = createServer();
   const port = Number(new URL(await listen(server, 0)).port);
   const url = `http://localhost:${port}`;
-  const tessera = createTessera({
-    publicUrl: url, issuer: idp.issuer, discoveryUrl: idp.discoveryUrl, clientId: 'tessera-dev',
-    clientSecret: 'tessera-dev-secret', keys: generateKeyEntry(),
-  }, { store: memoryStore() });
+  const tessera = tesseraAt(url, idp);
   server.on('request', makeHandler(tessera)!);
   return { url, server, tessera };
 }
@@ -95,10 +100,7 @@ describe('framework adapters', () => {
   test('Fastify: the plugin answers /auth/* before body parsing and sets request.tessera', async () => {
     const port = await freePort();
     const url = `http://localhost:${port}`;
-    const tessera = createTessera({
-      publicUrl: url, issuer: idp.issuer, discoveryUrl: idp.discoveryUrl, clientId: 'tessera-dev',
-      clientSecret: 'tessera-dev-secret', keys: generateKeyEntry(),
-    }, { store: memoryStore() });
+    const tessera = tesseraAt(url, idp);
     const app = Fastify();
     await app.register(tesseraFastify(tessera));
     app.get('/whoami', async (request) => ({ sub: request.tessera?.sub }));

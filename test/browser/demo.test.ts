@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startDevStack } from '../helpers/dev-stack.js';
+import { launchChromium, skipBrowser as skip } from './chromium.js';
 
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const skip = !existsSync(executablePath) && !process.env.CI
-  ? `no Chromium at ${executablePath} (apt-get install chromium)` : false;
 if (skip) console.log(`# skipping browser tests: ${skip}`);
 
 describe('the npm start demo in a real browser', { skip }, () => {
@@ -15,35 +12,36 @@ describe('the npm start demo in a real browser', { skip }, () => {
   let browser: Browser;
   before(async () => {
     stack = await startDevStack();
-    browser = await chromium.launch({
-      executablePath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--disable-quic', '--no-first-run', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
     await stack?.close();
   });
 
-  test('tessera dev prints the URL and the demo users', () => {
+  test('tessera dev prints the URL, the demo route rules and the demo users', () => {
     assert.match(stack.output(), new RegExp(`Open\\s+${stack.url}`));
+    assert.match(stack.output(), /Route rules\s+\/ \(exact\) optional sign-in · \/static public · \/admin role admin \+ acr mfa · anything else needs a session/);
+    assert.match(stack.output(), /the demo's defaults; TESSERA_ROUTES replaces them/);
     assert.match(stack.output(), /alice \/ alice/);
     assert.match(stack.output(), /bob \/ bob/);
   });
 
-  test('sign in on the form, see the demo page, see the API 401, sign out, see the login form again', async () => {
+  test('the landing page, sign in on the form, see the demo page, see the API 401, sign out, back on the landing page', async () => {
     const page = await browser.newPage();
     await page.goto(`${stack.url}/`);
-    assert.ok(page.url().startsWith(stack.idpUrl), `redirected to the IdP, at ${page.url()}`);
+    assert.equal(page.url(), `${stack.url}/`, 'the landing page is public');
+    assert.equal(await page.textContent('#who'), 'You are not signed in.');
+    await Promise.all([page.waitForURL((u) => u.href.startsWith(stack.idpUrl)), page.click('#sign-in')]);
     await page.fill('input[name="username"]', 'alice');
     await page.fill('input[name="password"]', 'alice');
-    await Promise.all([page.waitForURL(`${stack.url}/`), page.click('button[type="submit"], input[type="submit"]')]);
+    await Promise.all([page.waitForURL(`${stack.url}/app`), page.click('button[type="submit"], input[type="submit"]')]);
 
     assert.equal(await page.textContent('#user'), 'alice');
     assert.equal(await page.textContent('#roles'), 'admin,user');
     await page.waitForFunction(() => document.getElementById('token-exp')?.textContent !== '…');
     assert.match((await page.textContent('#token-exp')) ?? '', /^\d{4}-\d\d-\d\dT/);
+    assert.match((await page.textContent('#amr')) ?? '', /\(acr pwd\)$/);
 
     await page.click('#call-api');
     await page.waitForFunction(() => document.getElementById('api-result')?.textContent?.startsWith('200'));
@@ -57,9 +55,18 @@ describe('the npm start demo in a real browser', { skip }, () => {
     assert.ok(session?.httpOnly, 'the session cookie is HttpOnly');
     assert.equal(session?.sameSite, 'Lax');
 
-    await Promise.all([page.waitForURL((u) => u.href.startsWith(stack.idpUrl)), page.click('#sign-out')]);
-    assert.ok(await page.isVisible('input[name="username"]'), 'the login form is shown again');
+    // Signed in, the public landing page (the optional rule) knows who it is.
+    await page.goto(`${stack.url}/`);
+    assert.equal(await page.textContent('#user'), 'alice');
+
+    await page.goto(`${stack.url}/app`);
+    await Promise.all([page.waitForURL(`${stack.url}/`), page.click('#sign-out')]);
+    assert.equal(await page.textContent('#who'), 'You are not signed in.', 'signed out, on the landing page');
     const after = await page.context().cookies(stack.url);
     assert.equal(after.find((c) => c.name === 'tessera'), undefined, 'the session cookie is gone');
+    await page.goto(`${stack.url}/app`);
+    assert.ok(page.url().startsWith(stack.idpUrl), `the signed-in page asks for a login again, at ${page.url()}`);
+    assert.ok(await page.isVisible('input[name="username"]'), 'the login form is shown again');
+    await page.close();
   });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { startDemoApp } from '../../src/dev/demo-app.js';
 import { Browser } from '../helpers/browser.js';
 import { startDevStack, type DevStack } from '../helpers/dev-stack.js';
 import { startEchoUpstream } from '../helpers/stack.js';
@@ -17,6 +18,9 @@ describe('tessera dev (npm start)', () => {
     let stack: DevStack = await startDevStack(env, { keepFolder: true });
     cleanup.push(() => rmSync(stack.cwd, { recursive: true, force: true }));
     assert.match(stack.output(), new RegExp(`Gateway\\s+\\S+ → ${upstream.url.replace(/\./g, '\\.')}`));
+    // The demo's route rules are for the demo app: an app of your own gets only the rules you set.
+    assert.match(stack.output(), /Route rules\s+none: every path needs a session/);
+    assert.equal((await fetch(`${stack.url}/`, { redirect: 'manual' })).status, 302, 'without rules, / needs a session');
     const browser = new Browser();
     const page = await browser.signIn(`${stack.url}/auth/login?returnTo=/hello`, { username: 'bob', password: 'bob' });
     assert.equal((JSON.parse(page.text) as { headers: Record<string, string> }).headers['x-tessera-sub'], 'bob');
@@ -31,5 +35,59 @@ describe('tessera dev (npm start)', () => {
     const again = await browser.request(`${stack.url}/after-restart`);
     assert.equal(again.status, 200);
     assert.equal((JSON.parse(again.text) as { headers: Record<string, string> }).headers['x-tessera-sub'], 'bob');
+  });
+
+  test('TESSERA_ROUTES replaces the demo\'s route rules; the demo app checks /admin itself too', async () => {
+    const stack = await startDevStack({ TESSERA_ROUTES: '[{"path":"/static","auth":"none"}]' });
+    cleanup.push(() => stack.close());
+    assert.match(stack.output(), /Route rules\s+\/static public · anything else needs a session/);
+    assert.match(stack.output(), /from TESSERA_ROUTES/);
+    assert.equal((await fetch(`${stack.url}/static/demo.css`)).status, 200);
+    assert.equal((await fetch(`${stack.url}/`, { redirect: 'manual' })).status, 302, 'the landing page is no longer public');
+    // Without the gateway's /admin rule, bob gets as far as the demo app, which refuses him itself.
+    const browser = new Browser();
+    await browser.signIn(`${stack.url}/auth/login?returnTo=/app`, { username: 'bob', password: 'bob' });
+    const admin = await browser.request(`${stack.url}/admin`);
+    assert.equal(admin.status, 403);
+    assert.match(admin.text, /id="refused"/);
+  });
+
+  test('an invalid TESSERA_ROUTES stops tessera dev before anything starts, naming the rule and the field', async () => {
+    await assert.rejects(
+      startDevStack({ TESSERA_ROUTES: '[{"path":"/admin","roles":"admin"}]' }),
+      /TESSERA_ROUTES\[0\]\.roles: expected a list of role names/,
+    );
+  });
+});
+
+describe('the demo app', () => {
+  test('serves its pages and static files, and escapes every value it echoes', async () => {
+    const demo = await startDemoApp();
+    try {
+      const hostile = { 'x-tessera-sub': '<img src=x onerror=alert(1)>', 'x-tessera-roles': 'admin,"><b>', 'x-tessera-acr': 'mfa', 'x-tessera-amr': '<i>', 'x-tessera-session': "'`&" };
+      for (const path of ['/', '/app', '/admin']) {
+        const res = await fetch(`${demo.url}${path}`, { headers: hostile });
+        assert.equal(res.status, 200, path);
+        assert.equal(res.headers.get('cache-control'), 'no-store');
+        assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+        const html = await res.text();
+        assert.doesNotMatch(html, /<img|<b>|<i>|'`&/, `${path} echoes nothing unescaped`);
+        assert.match(html, /&lt;img src=x onerror=alert\(1\)&gt;/);
+        assert.doesNotMatch(html, /https?:\/\//, `${path} loads no third-party resources`);
+      }
+      const landing = await (await fetch(`${demo.url}/`)).text();
+      assert.match(landing, /id="sign-in" href="\/auth\/login\?returnTo=%2Fapp"/);
+      for (const [path, type] of [['/static/demo.css', /^text\/css/], ['/static/app.js', /^text\/javascript/], ['/static/favicon.svg', /^image\/svg\+xml/]] as const) {
+        const res = await fetch(`${demo.url}${path}`);
+        assert.equal(res.status, 200, path);
+        assert.match(res.headers.get('content-type') ?? '', type);
+      }
+      assert.equal((await fetch(`${demo.url}/static/missing.css`)).status, 404);
+      assert.equal((await fetch(`${demo.url}/admin`, { headers: { 'x-tessera-sub': 'bob', 'x-tessera-roles': 'user', 'x-tessera-acr': 'mfa' } })).status, 403);
+      assert.equal((await fetch(`${demo.url}/admin`, { headers: { 'x-tessera-sub': 'alice', 'x-tessera-roles': 'admin', 'x-tessera-acr': 'pwd' } })).status, 403);
+      assert.equal((await fetch(`${demo.url}/`, { method: 'POST' })).status, 405);
+    } finally {
+      await demo.close();
+    }
   });
 });

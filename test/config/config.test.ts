@@ -4,29 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadConfig, describeConfig } from '../../src/config/index.js';
-import { TesseraError } from '../../src/errors.js';
-
-const base = {
-  TESSERA_ISSUER: 'https://idp.example.com',
-  TESSERA_CLIENT_ID: 'app',
-  TESSERA_CLIENT_SECRET: 'secret',
-  TESSERA_KEYS: 'k1:' + Buffer.alloc(32, 1).toString('base64url'),
-};
-
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    assert.ok(err instanceof TesseraError);
-    assert.equal(err.code, 'ERR_CONFIG_INVALID');
-    return err.message.split('\n').slice(1).map((l) => l.trim());
-  }
-  assert.fail('expected the configuration to be rejected');
-}
+import { baseEnv, problems } from '../helpers/config.js';
 
 describe('configuration', () => {
   test('applies the documented defaults', () => {
-    const config = loadConfig(base);
+    const config = loadConfig(baseEnv);
     assert.equal(config.port, 3000);
     assert.deepEqual(config.scopes, ['openid']);
     assert.deepEqual(config.algorithms, ['RS256']);
@@ -47,7 +29,7 @@ describe('configuration', () => {
     ['au', 'https://au.userid.security', 'https://api.au.transmitsecurity.io'],
   ] as const) {
     test(`TESSERA_MOSAIC_REGION=${region} fills Mosaic's issuer, discovery and logout API`, () => {
-      const { TESSERA_ISSUER: _, ...rest } = base;
+      const { TESSERA_ISSUER: _, ...rest } = baseEnv;
       const config = loadConfig({ ...rest, TESSERA_MOSAIC_REGION: region });
       assert.equal(config.issuer, issuer);
       assert.equal(config.discoveryUrl, `${api}/cis/oidc/.well-known/openid-configuration`);
@@ -56,11 +38,11 @@ describe('configuration', () => {
   }
 
   test('the sandbox region needs an explicit issuer', () => {
-    const { TESSERA_ISSUER: _, ...rest } = base;
+    const { TESSERA_ISSUER: _, ...rest } = baseEnv;
     assert.deepEqual(problems({ ...rest, TESSERA_MOSAIC_REGION: 'sandbox' }), [
       'TESSERA_ISSUER: required with TESSERA_MOSAIC_REGION=sandbox (its issuer is not documented)',
     ]);
-    const config = loadConfig({ ...base, TESSERA_MOSAIC_REGION: 'sandbox' });
+    const config = loadConfig({ ...baseEnv, TESSERA_MOSAIC_REGION: 'sandbox' });
     assert.equal(config.discoveryUrl, 'https://api.sbx.transmitsecurity.io/cis/oidc/.well-known/openid-configuration');
   });
 
@@ -84,19 +66,19 @@ describe('configuration', () => {
   });
 
   test('plain http is refused for non-loopback URLs', () => {
-    const lines = problems({ ...base, TESSERA_ISSUER: 'http://idp.example.com', TESSERA_PUBLIC_URL: 'http://app.example.com' });
+    const lines = problems({ ...baseEnv, TESSERA_ISSUER: 'http://idp.example.com', TESSERA_PUBLIC_URL: 'http://app.example.com' });
     assert.ok(lines.some((l) => l.startsWith('TESSERA_ISSUER: must be https')));
     assert.ok(lines.some((l) => l.startsWith('TESSERA_PUBLIC_URL: must be https')));
   });
 
   test('an https public URL switches to the __Host- secure cookie', () => {
-    assert.equal(loadConfig({ ...base, TESSERA_PUBLIC_URL: 'https://app.example.com' }).secureCookies, true);
+    assert.equal(loadConfig({ ...baseEnv, TESSERA_PUBLIC_URL: 'https://app.example.com' }).secureCookies, true);
   });
 
   test('reads a JSON file with the same keys; the environment wins', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-config-'));
     const file = join(dir, 'config.json');
-    writeFileSync(file, JSON.stringify({ ...base, TESSERA_PORT: 8080, TESSERA_SILENT_AUTH: false, TESSERA_SCOPES: ['openid', 'email'] }));
+    writeFileSync(file, JSON.stringify({ ...baseEnv, TESSERA_PORT: 8080, TESSERA_SILENT_AUTH: false, TESSERA_SCOPES: ['openid', 'email'] }));
     const config = loadConfig({ TESSERA_PORT: '9090' }, file);
     assert.equal(config.port, 9090);
     assert.equal(config.silentAuth, false);
@@ -106,7 +88,7 @@ describe('configuration', () => {
   test('an unknown key in the JSON file is named', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-config-'));
     const file = join(dir, 'config.json');
-    writeFileSync(file, JSON.stringify({ ...base, TESSERA_PROT: 1 }));
+    writeFileSync(file, JSON.stringify({ ...baseEnv, TESSERA_PROT: 1 }));
     assert.throws(() => loadConfig({}, file), /TESSERA_PROT: unknown setting/);
   });
 
@@ -118,7 +100,7 @@ describe('configuration', () => {
   });
 
   test('a bad TESSERA_STORE is reported together with the other problems, password masked', () => {
-    const lines = problems({ ...base, TESSERA_PORT: 'x', TESSERA_STORE: 'mysql://root:topsecret@db/app' });
+    const lines = problems({ ...baseEnv, TESSERA_PORT: 'x', TESSERA_STORE: 'mysql://root:topsecret@db/app' });
     assert.ok(lines.includes('TESSERA_PORT: expected a port number 0-65535'), lines.join('\n'));
     assert.ok(lines.includes('TESSERA_STORE: "mysql://root:****@db/app" is not valid: "mysql:" is not a known store. Expected one of:'), lines.join('\n'));
     assert.ok(lines.includes('redis-cluster://[user:password@]host1:port1,host2:port2,…[?prefix=app:]'), 'the accepted forms follow');
@@ -127,12 +109,12 @@ describe('configuration', () => {
 
   test('every accepted TESSERA_STORE form passes the settings check', () => {
     for (const store of ['memory:', 'sqlite:./sessions.db', 'redis://cache:6379/1?prefix=app:', 'redis-cluster://a:7000,b:7001', 'redis-sentinel://s1,s2/mymaster', 'postgres://u@db/app?table=s']) {
-      assert.equal(loadConfig({ ...base, TESSERA_STORE: store }).store, store);
+      assert.equal(loadConfig({ ...baseEnv, TESSERA_STORE: store }).store, store);
     }
   });
 
   test('describeConfig masks secrets and store passwords', () => {
-    const described = describeConfig(loadConfig({ ...base, TESSERA_CLIENT_SECRET: 'super-secret-value', TESSERA_STORE: 'redis://user:pass@redis:6379' }));
+    const described = describeConfig(loadConfig({ ...baseEnv, TESSERA_CLIENT_SECRET: 'super-secret-value', TESSERA_STORE: 'redis://user:pass@redis:6379' }));
     assert.equal(described.clientSecret, 'su****ue');
     assert.equal(described.store, 'redis://user:****@redis:6379');
     assert.ok(!JSON.stringify(described).includes(Buffer.alloc(32, 1).toString('base64url')));

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { parseForms } from '../helpers/browser.js';
-import { closeServer, listen, startStack, type Stack } from '../helpers/stack.js';
-import { sessionStatus, signIn, sleep } from './support.js';
+import { closeServer, listen } from '../helpers/stack.js';
+import { sessionStatus, signIn, sleep, useSignedInStack } from './support.js';
 
 const KB = 1024;
 const MB = 1024 * KB;
@@ -99,35 +99,22 @@ function chunked(data: Buffer): Buffer {
 }
 
 describe('Expect: 100-continue', () => {
-  let stack: Stack;
-  let upstream: Awaited<ReturnType<typeof startHashingUpstream>>;
-  let port: number;
-  let id: string;
-
-  before(async () => {
-    upstream = await startHashingUpstream();
-    stack = await startStack({ options: { upstream: upstream.url } });
-    port = Number(new URL(stack.url).port);
-    id = await signIn(stack, stack.browser());
-  });
-  after(async () => {
-    await stack?.close();
-    await upstream?.close();
-  });
+  /** The gateway under test in front of a hashing upstream, signed in as alice. */
+  const gw = useSignedInStack({ upstream: startHashingUpstream });
 
   const head = (lines: string[]) => [...lines, 'Expect: 100-continue', 'Connection: close', '', ''].join('\r\n');
 
   for (const size of [2 * KB, 64 * KB, MB]) {
     test(`a signed-in ${size / KB} KB upload is invited with 100 Continue and reaches the upstream whole (200)`, async () => {
       const data = randomBytes(size);
-      const seen = upstream.uploads.length;
-      const result = await expectExchange(port, head([
-        'POST /upload HTTP/1.1', `Host: localhost:${port}`, `Cookie: tessera=${id}`, 'Content-Type: application/octet-stream', `Content-Length: ${size}`,
+      const seen = gw.upstream.uploads.length;
+      const result = await expectExchange(gw.port, head([
+        'POST /upload HTTP/1.1', `Host: localhost:${gw.port}`, `Cookie: tessera=${gw.id}`, 'Content-Type: application/octet-stream', `Content-Length: ${size}`,
       ]), data);
       assert.ok(result.continued, `no 100 Continue first: ${result.answer.slice(0, 120)}`);
       assert.equal(result.status, 200, result.answer.slice(0, 300));
-      assert.equal(upstream.uploads.length, seen + 1, 'one request reached the upstream');
-      const upload = upstream.uploads.at(-1)!;
+      assert.equal(gw.upstream.uploads.length, seen + 1, 'one request reached the upstream');
+      const upload = gw.upstream.uploads.at(-1)!;
       assert.equal(upload.length, size);
       assert.equal(upload.sha256, hex(data));
       assert.ok(result.answer.includes(hex(data)), 'the upstream answer is relayed');
@@ -136,15 +123,15 @@ describe('Expect: 100-continue', () => {
 
   test('a signed-in chunked upload (no Content-Length) with Expect reaches the upstream whole', async () => {
     const data = randomBytes(256 * KB);
-    const seen = upstream.uploads.length;
-    const result = await expectExchange(port, head([
-      'PUT /upload HTTP/1.1', `Host: localhost:${port}`, `Cookie: tessera=${id}`, 'Content-Type: application/octet-stream', 'Transfer-Encoding: chunked',
+    const seen = gw.upstream.uploads.length;
+    const result = await expectExchange(gw.port, head([
+      'PUT /upload HTTP/1.1', `Host: localhost:${gw.port}`, `Cookie: tessera=${gw.id}`, 'Content-Type: application/octet-stream', 'Transfer-Encoding: chunked',
     ]), chunked(data));
     assert.ok(result.continued, `no 100 Continue first: ${result.answer.slice(0, 120)}`);
     assert.equal(result.status, 200, result.answer.slice(0, 300));
-    assert.equal(upstream.uploads.length, seen + 1);
-    assert.equal(upstream.uploads.at(-1)!.length, data.length);
-    assert.equal(upstream.uploads.at(-1)!.sha256, hex(data));
+    assert.equal(gw.upstream.uploads.length, seen + 1);
+    assert.equal(gw.upstream.uploads.at(-1)!.length, data.length);
+    assert.equal(gw.upstream.uploads.at(-1)!.sha256, hex(data));
   });
 
   const anonymous: Array<[string, string[], number]> = [
@@ -155,41 +142,41 @@ describe('Expect: 100-continue', () => {
   ];
   for (const [name, lines, expected] of anonymous) {
     test(`without a session (${name}) the answer is ${expected}, with no 100 Continue before it, and the upstream sees nothing`, async () => {
-      const seen = upstream.uploads.length;
-      const result = await expectExchange(port, head([
-        'POST /upload HTTP/1.1', `Host: localhost:${port}`, ...lines, 'Content-Type: application/octet-stream', `Content-Length: ${MB}`,
+      const seen = gw.upstream.uploads.length;
+      const result = await expectExchange(gw.port, head([
+        'POST /upload HTTP/1.1', `Host: localhost:${gw.port}`, ...lines, 'Content-Type: application/octet-stream', `Content-Length: ${MB}`,
       ]), randomBytes(MB), 3000);
       assert.equal(result.continued, false, `100 Continue invited the body of an anonymous request: ${result.answer.slice(0, 120)}`);
       assert.equal(result.bodySent, false);
       assert.equal(result.status, expected, result.answer.slice(0, 300));
       await sleep(100);
-      assert.equal(upstream.uploads.length, seen, 'the upstream saw nothing');
+      assert.equal(gw.upstream.uploads.length, seen, 'the upstream saw nothing');
     });
   }
 
   test('a signed-in upload declaring more than 10 MB is refused with 413, never invited', async () => {
-    const seen = upstream.uploads.length;
-    const result = await expectExchange(port, head([
-      'POST /upload HTTP/1.1', `Host: localhost:${port}`, `Cookie: tessera=${id}`, 'Content-Type: application/octet-stream', `Content-Length: ${11 * MB}`,
+    const seen = gw.upstream.uploads.length;
+    const result = await expectExchange(gw.port, head([
+      'POST /upload HTTP/1.1', `Host: localhost:${gw.port}`, `Cookie: tessera=${gw.id}`, 'Content-Type: application/octet-stream', `Content-Length: ${11 * MB}`,
     ]), Buffer.alloc(MB), 3000);
     assert.equal(result.continued, false, `100 Continue before the refusal: ${result.answer.slice(0, 120)}`);
     assert.equal(result.status, 413, result.answer.slice(0, 300));
-    assert.equal(upstream.uploads.length, seen);
+    assert.equal(gw.upstream.uploads.length, seen);
   });
 
   test('POST /auth/logout with Expect: 100-continue is invited, logs out (303) and ends the session', async () => {
-    const browser = stack.browser();
-    const session = await signIn(stack, browser);
-    const page = await browser.request(`${stack.url}/auth/logout`);
+    const browser = gw.stack.browser();
+    const session = await signIn(gw.stack, browser);
+    const page = await browser.request(`${gw.stack.url}/auth/logout`);
     assert.equal(page.status, 200);
     const csrf = parseForms(page.text, page.url)[0]!.fields.csrf!;
     const body = Buffer.from(new URLSearchParams({ csrf, note: 'n'.repeat(4 * KB) }).toString());
-    const result = await expectExchange(port, head([
-      'POST /auth/logout HTTP/1.1', `Host: localhost:${port}`, `Cookie: tessera=${session}`, 'Content-Type: application/x-www-form-urlencoded', `Content-Length: ${body.length}`,
+    const result = await expectExchange(gw.port, head([
+      'POST /auth/logout HTTP/1.1', `Host: localhost:${gw.port}`, `Cookie: tessera=${session}`, 'Content-Type: application/x-www-form-urlencoded', `Content-Length: ${body.length}`,
     ]), body);
     assert.ok(result.continued, `no 100 Continue first: ${result.answer.slice(0, 120)}`);
     assert.equal(result.status, 303, result.answer.slice(0, 300));
-    assert.equal(await sessionStatus(stack, `tessera=${session}`), 401, 'the session is gone');
-    assert.equal(await sessionStatus(stack, `tessera=${id}`), 200, 'other sessions are not');
+    assert.equal(await sessionStatus(gw.stack, `tessera=${session}`), 401, 'the session is gone');
+    assert.equal(await sessionStatus(gw.stack, `tessera=${gw.id}`), 200, 'other sessions are not');
   });
 });

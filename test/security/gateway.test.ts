@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { startGateway, type Gateway } from '../../src/gateway/server.js';
+import type { Gateway } from '../../src/gateway/server.js';
 import { createTessera } from '../../src/tessera.js';
 import { closeServer, listen, startStack, type Stack } from '../helpers/stack.js';
-import { rawExchange, rawStatus, sessionStatus, sha256, signIn, upstreamRef } from './support.js';
+import { minimalOptions, rawExchange, rawStatus, sessionStatus, sha256, signIn, startGatewayBeside, upstreamRef } from './support.js';
 
 const adminToken = 'the-admin-token-of-the-gateway-tests-0123456789';
 const MB = 1024 * 1024;
@@ -120,16 +120,7 @@ describe('gateway', () => {
     let gateway: Gateway;
     let gatewayPort: number;
     before(async () => {
-      const tessera = createTessera({
-        publicUrl: 'http://localhost:3000',
-        issuer: stack.idp.issuer,
-        discoveryUrl: stack.idp.discoveryUrl,
-        clientId: 'tessera-dev',
-        clientSecret: 'tessera-dev-secret',
-        keys: stack.keys,
-        store: 'memory:',
-      });
-      gateway = await startGateway(tessera, { upstream: stack.upstream.url, port: 0, host: '127.0.0.1' });
+      gateway = await startGatewayBeside(stack);
       gatewayPort = Number(new URL(gateway.url).port);
     });
     after(async () => { await gateway.close(); });
@@ -237,7 +228,7 @@ describe('gateway', () => {
     });
 
     test('an admin token shorter than 32 characters is refused at start', () => {
-      assert.throws(() => createTessera({ issuer: 'http://localhost:4000', clientId: 'c', clientSecret: 's', development: true, adminToken: 'short' }), /adminToken|TESSERA_ADMIN_TOKEN/);
+      assert.throws(() => createTessera({ ...minimalOptions, adminToken: 'short' }), /adminToken|TESSERA_ADMIN_TOKEN/);
     });
   });
 });

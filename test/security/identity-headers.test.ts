@@ -7,39 +7,11 @@
  * make the gateway drop the headers it sets itself.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import * as fc from 'fast-check';
-import { closeServer, listen, startStack, type Stack } from '../helpers/stack.js';
-import { rawExchange, rawStatus, signIn } from './support.js';
+import { cgiMerge, cgiName, rawExchange, rawStatus, startRecordingUpstream, useSignedInStack } from './support.js';
 
 const RUNS = 40;
-
-interface Received { method: string; url: string; headers: Array<[string, string]> }
-
-/** An upstream that records every request's headers exactly as they arrived (rawHeaders). */
-async function startRecordingUpstream(): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
-  const received: Received[] = [];
-  const server = createServer((req, res) => {
-    const headers: Array<[string, string]> = [];
-    for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!]);
-    received.push({ method: req.method ?? '', url: req.url ?? '', headers });
-    req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
-  });
-  const url = await listen(server, 0);
-  return { url, received, close: () => closeServer(server) };
-}
-
-/** How a CGI-style server (WSGI, Rack, PHP) names a header: lower-cased, `_` and `-` alike. */
-const cgiName = (name: string) => name.toLowerCase().replace(/_/g, '-');
-
-/** The upstream's headers merged as a CGI-style server does: name → every value, in order. */
-function cgiMerge(headers: Array<[string, string]>): Map<string, string[]> {
-  const merged = new Map<string, string[]>();
-  for (const [name, value] of headers) merged.set(cgiName(name), [...(merged.get(cgiName(name)) ?? []), value]);
-  return merged;
-}
 
 /** The identity headers among them (CGI-merged), as `name → values`. */
 function identityOf(headers: Array<[string, string]>): Record<string, string[]> {
@@ -74,36 +46,26 @@ const forgedRequest = fc.record({
 const forgedWords = ['alice', 'admin', 'mfa', 'otp', 'forged-session-ref', 'other-tenant'];
 
 describe('identity headers', () => {
-  let stack: Stack;
-  let upstream: Awaited<ReturnType<typeof startRecordingUpstream>>;
-  let port: number;
-  let bob: string;
+  /** The gateway under test in front of a recording upstream, signed in as bob (`gw.id`). */
+  const gw = useSignedInStack({ upstream: startRecordingUpstream, username: 'bob' });
   /** Tessera's identity headers for bob's session, from a request that forges nothing. */
   let expected: Record<string, string[]>;
 
   before(async () => {
-    upstream = await startRecordingUpstream();
-    stack = await startStack({ options: { upstream: upstream.url } });
-    port = Number(new URL(stack.url).port);
-    bob = await signIn(stack, stack.browser(), { username: 'bob' });
-    const answer = await send(port, [`Cookie: tessera=${bob}`]);
+    const answer = await send(gw.port, [`Cookie: tessera=${gw.id}`]);
     assert.equal(rawStatus(answer), 200);
-    expected = identityOf(upstream.received.at(-1)!.headers);
-  });
-  after(async () => {
-    await stack?.close();
-    await upstream?.close();
+    expected = identityOf(gw.upstream.received.at(-1)!.headers);
   });
 
   /** A raw GET through the gateway; returns the answer. Fails when the upstream was not reached exactly once. */
   async function send(gatewayPort: number, lines: string[], path = '/whoami'): Promise<string> {
-    const seen = upstream.received.length;
+    const seen = gw.upstream.received.length;
     const answer = await rawExchange(gatewayPort, [`GET ${path} HTTP/1.1`, `Host: localhost:${gatewayPort}`, ...lines, 'Connection: close', '', ''].join('\r\n'));
-    assert.equal(upstream.received.length, seen + 1, `the upstream was reached once (answer: ${answer.slice(0, 80)})`);
+    assert.equal(gw.upstream.received.length, seen + 1, `the upstream was reached once (answer: ${answer.slice(0, 80)})`);
     return answer;
   }
 
-  const lastReceived = () => upstream.received.at(-1)!.headers;
+  const lastReceived = () => gw.upstream.received.at(-1)!.headers;
 
   test("bob's session gives the upstream exactly Tessera's identity headers: sub bob, roles user, acr pwd, amr with pwd", () => {
     assert.deepEqual(expected['x-tessera-sub'], ['bob']);
@@ -118,9 +80,9 @@ describe('identity headers', () => {
   });
 
   test('the classic spellings (X_Tessera_Sub, X_Tessera_Roles, x-tessera_sub, X-TESSERA-SUB, repeated lines) never reach the upstream', async () => {
-    const answer = await send(port, [
+    const answer = await send(gw.port, [
       'X_Tessera_Sub: alice', 'X_Tessera_Roles: admin', 'x-tessera_sub: alice', 'X-TESSERA-SUB: alice', 'X-Tessera-Sub: alice',
-      'X-Tessera-Sub: alice', `Cookie: tessera=${bob}`, 'x_tessera_roles: admin', 'X-Tessera-Roles: admin,user',
+      'X-Tessera-Sub: alice', `Cookie: tessera=${gw.id}`, 'x_tessera_roles: admin', 'X-Tessera-Roles: admin,user',
       'X-Tessera-Acr: mfa', 'X_TESSERA_AMR: mfa,otp', 'X-Tessera_Session: forged-session-ref', 'x-TESSERA-tid: other-tenant',
     ]);
     assert.equal(rawStatus(answer), 200);
@@ -135,8 +97,8 @@ describe('identity headers', () => {
   test('fast-check: no casing, `_`/`-` mix, repetition or padding of X-Tessera-* gets a client value upstream', async () => {
     await fc.assert(fc.asyncProperty(forgedRequest, async ({ lines, cookieAt }) => {
       const forged = lines.map(([name, value]) => `${name}: ${value}`);
-      forged.splice(Math.min(cookieAt, forged.length), 0, `Cookie: tessera=${bob}`);
-      const answer = await send(port, forged);
+      forged.splice(Math.min(cookieAt, forged.length), 0, `Cookie: tessera=${gw.id}`);
+      const answer = await send(gw.port, forged);
       assert.equal(rawStatus(answer), 200);
       const headers = lastReceived();
       // Read as a CGI server reads them: exactly Tessera's identity headers, one value each.
@@ -146,8 +108,8 @@ describe('identity headers', () => {
   });
 
   test('a CGI-style merge of everything the upstream receives gives one value per identity header, Tessera\'s', async () => {
-    const answer = await send(port, [
-      `Cookie: tessera=${bob}`, 'X_Tessera_Sub: alice', 'X-Tessera-Sub: alice', 'x_tessera-roles: admin', 'X-Tessera-Acr: mfa', 'X-Tessera-Amr: mfa',
+    const answer = await send(gw.port, [
+      `Cookie: tessera=${gw.id}`, 'X_Tessera_Sub: alice', 'X-Tessera-Sub: alice', 'x_tessera-roles: admin', 'X-Tessera-Acr: mfa', 'X-Tessera-Amr: mfa',
     ]);
     assert.equal(rawStatus(answer), 200);
     const merged = cgiMerge(lastReceived());
@@ -159,7 +121,7 @@ describe('identity headers', () => {
   });
 
   test('header names with "_" are dropped altogether by default', async () => {
-    const answer = await send(port, [`Cookie: tessera=${bob}`, 'My_Header: hello', 'X-Fine: kept', 'Accept_Language: xx', 'user_agent: fake']);
+    const answer = await send(gw.port, [`Cookie: tessera=${gw.id}`, 'My_Header: hello', 'X-Fine: kept', 'Accept_Language: xx', 'user_agent: fake']);
     assert.equal(rawStatus(answer), 200);
     const headers = lastReceived();
     assert.deepEqual(headers.filter(([name]) => name.includes('_')), []);
@@ -177,37 +139,30 @@ describe('identity headers', () => {
         const part = list.filter((_, j) => j % lines === i);
         if (part.length > 0) connection.push(`Connection: ${part.join(', ')}`);
       }
-      const answer = await send(port, [`Cookie: tessera=${bob}`, ...connection]);
+      const answer = await send(gw.port, [`Cookie: tessera=${gw.id}`, ...connection]);
       assert.equal(rawStatus(answer), 200);
       const merged = cgiMerge(lastReceived());
       assert.deepEqual(identityOf(lastReceived()), expected, `identity headers with ${connection.join(' | ')}`);
       assert.deepEqual(merged.get('x-forwarded-for'), ['127.0.0.1'], `X-Forwarded-For with ${connection.join(' | ')}`);
       assert.deepEqual(merged.get('x-forwarded-proto'), ['http'], `X-Forwarded-Proto with ${connection.join(' | ')}`);
-      assert.deepEqual(merged.get('x-forwarded-host'), [new URL(stack.url).host], `X-Forwarded-Host with ${connection.join(' | ')}`);
+      assert.deepEqual(merged.get('x-forwarded-host'), [new URL(gw.stack.url).host], `X-Forwarded-Host with ${connection.join(' | ')}`);
     }), { numRuns: 20 });
   });
 
   describe('with allowUnderscoreHeaders', () => {
-    let open: Stack;
-    let openPort: number;
-    let openBob: string;
-    before(async () => {
-      open = await startStack({ idp: stack.idp, options: { upstream: upstream.url, allowUnderscoreHeaders: true } });
-      openPort = Number(new URL(open.url).port);
-      openBob = await signIn(open, open.browser(), { username: 'bob' });
-    });
-    after(async () => { await open?.close(); });
+    /** A second gateway with allowUnderscoreHeaders, same IdP and upstream, signed in as bob (`open.id`). */
+    const open = useSignedInStack({ stack: () => ({ idp: gw.stack.idp, options: { upstream: gw.upstream.url, allowUnderscoreHeaders: true } }), username: 'bob' });
 
     test('a benign My_Header passes', async () => {
-      const answer = await send(openPort, [`Cookie: tessera=${openBob}`, 'My_Header: hello']);
+      const answer = await send(open.port, [`Cookie: tessera=${open.id}`, 'My_Header: hello']);
       assert.equal(rawStatus(answer), 200);
       assert.deepEqual(lastReceived().filter(([name]) => cgiName(name) === 'my-header').map(([name, value]) => [name.toLowerCase(), value]), [['my_header', 'hello']]);
     });
 
     // Beyond identity: a CGI-style upstream reads these as the framing and hop-by-hop headers the gateway itself answers.
     test('underscore spellings of framing and hop-by-hop headers (Transfer_Encoding, Content_Length, …) are still dropped', async () => {
-      const answer = await send(openPort, [
-        `Cookie: tessera=${openBob}`, 'Transfer_Encoding: chunked', 'Content_Length: 5', 'Proxy_Authorization: Basic eA==', 'Keep_Alive: 1', 'Proxy_Connection: keep-alive',
+      const answer = await send(open.port, [
+        `Cookie: tessera=${open.id}`, 'Transfer_Encoding: chunked', 'Content_Length: 5', 'Proxy_Authorization: Basic eA==', 'Keep_Alive: 1', 'Proxy_Connection: keep-alive',
       ]);
       assert.equal(rawStatus(answer), 200);
       const names = lastReceived().map(([name]) => cgiName(name));
@@ -219,8 +174,8 @@ describe('identity headers', () => {
     test('fast-check: identity spellings are still dropped', async () => {
       await fc.assert(fc.asyncProperty(forgedRequest, async ({ lines, cookieAt }) => {
         const forged = lines.map(([name, value]) => `${name}: ${value}`);
-        forged.splice(Math.min(cookieAt, forged.length), 0, `Cookie: tessera=${openBob}`);
-        const answer = await send(openPort, forged);
+        forged.splice(Math.min(cookieAt, forged.length), 0, `Cookie: tessera=${open.id}`);
+        const answer = await send(open.port, forged);
         assert.equal(rawStatus(answer), 200);
         const identity = identityOf(lastReceived());
         assert.deepEqual(identity['x-tessera-sub'], ['bob']);

@@ -7,12 +7,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig, resolveConfig } from '../../src/config/index.js';
-import { TesseraError } from '../../src/errors.js';
-import { startGateway, type Gateway } from '../../src/gateway/server.js';
+import type { Gateway } from '../../src/gateway/server.js';
 import { createTessera } from '../../src/tessera.js';
 import { runCli } from '../helpers/cli.js';
+import { baseEnv, problems, serveEnv } from '../helpers/config.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { rawExchange, rawStatus, signIn } from './support.js';
+import { minimalOptions, rawExchange, rawStatus, signIn, startGatewayBeside } from './support.js';
 
 /** Lines only a Prometheus exposition of Tessera's metrics holds. */
 const prometheus = /# (HELP|TYPE) tessera_|^tessera_sessions_created_total/m;
@@ -28,21 +28,6 @@ describe('metrics listener', () => {
     id = await signIn(stack, stack.browser());
   });
   after(async () => { await stack?.close(); });
-
-  /** Starts a gateway of its own (memory store) against the stack's IdP and upstream. */
-  function gatewayWith(options: { metricsAddress?: string }): Promise<Gateway> {
-    const tessera = createTessera({
-      publicUrl: 'http://localhost:3000',
-      issuer: stack.idp.issuer,
-      discoveryUrl: stack.idp.discoveryUrl,
-      clientId: 'tessera-dev',
-      clientSecret: 'tessera-dev-secret',
-      keys: stack.keys,
-      store: 'memory:',
-      ...options,
-    });
-    return startGateway(tessera, { upstream: stack.upstream.url, port: 0, host: '127.0.0.1' });
-  }
 
   describe('the public port', () => {
     for (const target of ['/metrics', '/metrics?x', '/metrics?', '/metrics?format=prometheus&x=1']) {
@@ -76,7 +61,7 @@ describe('metrics listener', () => {
 
   describe("metricsAddress: '127.0.0.1:0'", () => {
     let gateway: Gateway;
-    before(async () => { gateway = await gatewayWith({ metricsAddress: '127.0.0.1:0' }); });
+    before(async () => { gateway = await startGatewayBeside(stack, { metricsAddress: '127.0.0.1:0' }); });
     after(async () => { await gateway?.close(); });
 
     test('the metrics listener serves Prometheus text with tessera_sessions_created_total', async () => {
@@ -116,7 +101,7 @@ describe('metrics listener', () => {
   });
 
   test('without metricsAddress there is no metrics listener', async () => {
-    const gateway = await gatewayWith({});
+    const gateway = await startGatewayBeside(stack);
     try {
       assert.equal(gateway.metricsUrl, undefined);
       assert.ok('metricsUrl' in gateway, 'the gateway reports that it has none');
@@ -126,49 +111,28 @@ describe('metrics listener', () => {
   });
 
   describe('configuration', () => {
-    const base = {
-      TESSERA_ISSUER: 'https://idp.example.com',
-      TESSERA_CLIENT_ID: 'app',
-      TESSERA_CLIENT_SECRET: 'secret',
-      TESSERA_KEYS: 'k1:' + Buffer.alloc(32, 1).toString('base64url'),
-    };
-
-    function problems(env: Record<string, string>): string[] {
-      try {
-        loadConfig(env);
-      } catch (err) {
-        assert.ok(err instanceof TesseraError);
-        assert.equal(err.code, 'ERR_CONFIG_INVALID');
-        return err.message.split('\n').slice(1).map((l) => l.trim());
-      }
-      assert.fail(`expected ${JSON.stringify(env)} to be rejected`);
-    }
-
     test('an invalid TESSERA_METRICS_ADDRESS is refused, naming the key', () => {
       for (const value of ['nope', '127.0.0.1:99999', '127.0.0.1', ':9464', '127.0.0.1:', '[::1:9464', '127.0.0.1:94x']) {
-        assert.ok(problems({ ...base, TESSERA_METRICS_ADDRESS: value }).some((l) => l.startsWith('TESSERA_METRICS_ADDRESS:')), `${value}: no TESSERA_METRICS_ADDRESS problem`);
+        assert.ok(problems({ ...baseEnv, TESSERA_METRICS_ADDRESS: value }).some((l) => l.startsWith('TESSERA_METRICS_ADDRESS:')), `${value}: no TESSERA_METRICS_ADDRESS problem`);
       }
     });
 
     test('host:port and [v6]:port are accepted; the default is no listener', () => {
-      assert.equal(loadConfig(base).metricsAddress, undefined);
-      assert.deepEqual(loadConfig({ ...base, TESSERA_METRICS_ADDRESS: '127.0.0.1:9464' }).metricsAddress, { host: '127.0.0.1', port: 9464 });
-      assert.deepEqual(loadConfig({ ...base, TESSERA_METRICS_ADDRESS: '[::1]:9464' }).metricsAddress, { host: '::1', port: 9464 });
+      assert.equal(loadConfig(baseEnv).metricsAddress, undefined);
+      assert.deepEqual(loadConfig({ ...baseEnv, TESSERA_METRICS_ADDRESS: '127.0.0.1:9464' }).metricsAddress, { host: '127.0.0.1', port: 9464 });
+      assert.deepEqual(loadConfig({ ...baseEnv, TESSERA_METRICS_ADDRESS: '[::1]:9464' }).metricsAddress, { host: '::1', port: 9464 });
     });
 
     test('tessera serve with an invalid TESSERA_METRICS_ADDRESS fails at start, naming it', async () => {
-      const { code, stderr } = await runCli(['serve'], {
-        ...base, TESSERA_UPSTREAM: 'http://127.0.0.1:9', TESSERA_STORE: 'memory:', TESSERA_PORT: '0', TESSERA_METRICS_ADDRESS: 'nope',
-      }, 10_000);
+      const { code, stderr } = await runCli(['serve'], { ...serveEnv, TESSERA_METRICS_ADDRESS: 'nope' }, 10_000);
       assert.notEqual(code, 0);
       assert.match(stderr, /TESSERA_METRICS_ADDRESS/);
     });
 
     test('the metricsAddress option is validated by createTessera too', async () => {
-      const options = { issuer: 'http://localhost:4000', clientId: 'c', clientSecret: 's', development: true, store: 'memory:' };
-      assert.throws(() => createTessera({ ...options, metricsAddress: '127.0.0.1:99999' }), /metricsAddress|TESSERA_METRICS_ADDRESS/);
-      assert.deepEqual(resolveConfig({ ...options, metricsAddress: '127.0.0.1:0' }).metricsAddress, { host: '127.0.0.1', port: 0 });
-      await createTessera({ ...options, metricsAddress: '127.0.0.1:0' }).close();
+      assert.throws(() => createTessera({ ...minimalOptions, metricsAddress: '127.0.0.1:99999' }), /metricsAddress|TESSERA_METRICS_ADDRESS/);
+      assert.deepEqual(resolveConfig({ ...minimalOptions, metricsAddress: '127.0.0.1:0' }).metricsAddress, { host: '127.0.0.1', port: 0 });
+      await createTessera({ ...minimalOptions, metricsAddress: '127.0.0.1:0' }).close();
     });
   });
 });

@@ -231,6 +231,8 @@ describe('every Location of the sign-in resolves to the public origin or the IdP
     for (const payloadPath of knownPayloads) {
       const target = payloadPath.replace(/\\/g, '%5C');
       const answer = await rawExchange(port, `GET ${target} HTTP/1.1\r\nHost: localhost\r\nAccept: text/html\r\nConnection: close\r\n\r\n`);
+      // A path Tessera will not interpret (an encoded "/" or "\\") is refused outright: safe too.
+      if (rawStatus(answer) === 400) continue;
       assert.equal(rawStatus(answer), 302, target);
       const returnTo = new URL(/\r\nlocation: ([^\r]*)\r\n/i.exec(answer)![1]!, stack.url).searchParams.get('returnTo')!;
       const location = await callbackLocation(stack.browser(), returnTo);

@@ -6,27 +6,9 @@
  * id appears in none of the headers the upstream receives; the application's own cookies still do.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import * as fc from 'fast-check';
-import { closeServer, listen, startStack, type Stack } from '../helpers/stack.js';
-import { rawExchange, rawStatus, signIn } from './support.js';
-
-interface Received { headers: Array<[string, string]> }
-
-/** An upstream that records every request's headers exactly as they arrived (rawHeaders). */
-async function startRecordingUpstream(): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
-  const received: Received[] = [];
-  const server = createServer((req, res) => {
-    const headers: Array<[string, string]> = [];
-    for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!]);
-    received.push({ headers });
-    req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
-  });
-  const url = await listen(server, 0);
-  return { url, received, close: () => closeServer(server) };
-}
+import { rawExchange, rawStatus, startRecordingUpstream, useSignedInStack } from './support.js';
 
 /** The upstream's cookies as `name=value` pairs, read the way RFC 6265 servers read them. */
 function upstreamCookies(headers: Array<[string, string]>): string[] {
@@ -52,37 +34,24 @@ const decoyName = fc.array(fc.tuple(fc.boolean(), fc.boolean()), { minLength: 7,
   .filter((name) => name !== 'tessera');
 
 describe('the session cookie never reaches the upstream', () => {
-  let stack: Stack;
-  let upstream: Awaited<ReturnType<typeof startRecordingUpstream>>;
-  let port: number;
-  let id: string;
-
-  before(async () => {
-    upstream = await startRecordingUpstream();
-    stack = await startStack({ options: { upstream: upstream.url } });
-    port = Number(new URL(stack.url).port);
-    id = await signIn(stack, stack.browser());
-  });
-  after(async () => {
-    await stack?.close();
-    await upstream?.close();
-  });
+  /** The gateway under test in front of a recording upstream; `gw.id` is alice's session id. */
+  const gw = useSignedInStack({ upstream: startRecordingUpstream });
 
   /** A raw GET with these Cookie header values; the status and what the upstream received (if it was reached). */
   async function send(cookieLines: string[]): Promise<{ status: number; headers: Array<[string, string]> | undefined }> {
-    const seen = upstream.received.length;
+    const seen = gw.upstream.received.length;
     // latin1: one byte per character, so U+00A0 goes on the wire as the single byte A0.
-    const answer = await rawExchange(port, Buffer.from([
-      'GET /page HTTP/1.1', `Host: localhost:${port}`, 'Accept: application/json', ...cookieLines.map((line) => `Cookie: ${line}`), 'Connection: close', '', '',
+    const answer = await rawExchange(gw.port, Buffer.from([
+      'GET /page HTTP/1.1', `Host: localhost:${gw.port}`, 'Accept: application/json', ...cookieLines.map((line) => `Cookie: ${line}`), 'Connection: close', '', '',
     ].join('\r\n'), 'latin1'));
-    const reached = upstream.received.length > seen;
-    return { status: rawStatus(answer), headers: reached ? upstream.received.at(-1)!.headers : undefined };
+    const reached = gw.upstream.received.length > seen;
+    return { status: rawStatus(answer), headers: reached ? gw.upstream.received.at(-1)!.headers : undefined };
   }
 
   function assertNoSessionId(headers: Array<[string, string]>, sent: string[]): void {
     for (const [name, value] of headers) {
-      assert.ok(!value.includes(id), `the session id reached the upstream in ${name}: ${JSON.stringify(value)} (sent ${JSON.stringify(sent)})`);
-      assert.ok(!name.includes(id));
+      assert.ok(!value.includes(gw.id), `the session id reached the upstream in ${name}: ${JSON.stringify(value)} (sent ${JSON.stringify(sent)})`);
+      assert.ok(!name.includes(gw.id));
     }
   }
 
@@ -94,7 +63,7 @@ describe('the session cookie never reaches the upstream', () => {
 
   for (const spell of spellings) {
     test(`${JSON.stringify(spell('<id>'))} is served and the id stays out of the upstream's headers`, async () => {
-      const cookie = spell(id);
+      const cookie = spell(gw.id);
       const { status, headers } = await send([cookie]);
       assert.equal(status, 200, `not served: ${JSON.stringify(cookie)}`);
       assert.ok(headers);
@@ -104,7 +73,7 @@ describe('the session cookie never reaches the upstream', () => {
   }
 
   test('several Cookie lines: the session cookie in any of them is stripped, the others are kept', async () => {
-    for (const lines of [[`tessera=${id}`, 'theme=dark'], ['theme=dark', ` tessera =\t${id}`], ['lang=en', `theme=dark; tessera=${id}`, 'app=1']]) {
+    for (const lines of [[`tessera=${gw.id}`, 'theme=dark'], ['theme=dark', ` tessera =\t${gw.id}`], ['lang=en', `theme=dark; tessera=${gw.id}`, 'app=1']]) {
       const { status, headers } = await send(lines);
       assert.equal(status, 200, JSON.stringify(lines));
       assertNoSessionId(headers!, lines);
@@ -145,7 +114,7 @@ describe('the session cookie never reaches the upstream', () => {
 
   test('fast-check: spaces and tabs anywhere, any position, one to three Cookie lines, other cookies — served, id never upstream', async () => {
     await fc.assert(fc.asyncProperty(fc.record(layout), async ({ session: [a, b, c, d], theme, others, order, cuts, glue }) => {
-      const pairs = [`${a}tessera${b}=${c}${id}${d}`, `${theme[0]}theme${theme[1]}=${theme[2]}dark`, ...others];
+      const pairs = [`${a}tessera${b}=${c}${gw.id}${d}`, `${theme[0]}theme${theme[1]}=${theme[2]}dark`, ...others];
       await assertServedWithoutId(layOut(pairs, order, cuts, glue));
     }), { numRuns: 60 });
   });
@@ -153,13 +122,13 @@ describe('the session cookie never reaches the upstream', () => {
   test('fast-check: copies of the cookie under cased or percent-encoded names (Tessera, %74essera, tesser%41) beside it never take the id upstream', async () => {
     const decoys = fc.array(fc.tuple(decoyName, ws, ws), { minLength: 1, maxLength: 2 });
     await fc.assert(fc.asyncProperty(fc.record({ ...layout, decoys }), async ({ session: [a, b, c, d], theme, others, decoys: copies, order, cuts, glue }) => {
-      const pairs = [`${a}tessera${b}=${c}${id}${d}`, `${theme[0]}theme${theme[1]}=${theme[2]}dark`, ...others, ...copies.map(([name, x, y]) => `${x}${name}${y}=${id}`)];
+      const pairs = [`${a}tessera${b}=${c}${gw.id}${d}`, `${theme[0]}theme${theme[1]}=${theme[2]}dark`, ...others, ...copies.map(([name, x, y]) => `${x}${name}${y}=${gw.id}`)];
       await assertServedWithoutId(layOut(pairs, order, cuts, glue));
     }), { numRuns: 60 });
   });
 
   test('two session cookies (even spelled apart, even on two lines) are not served, and nothing reaches the upstream', async () => {
-    for (const lines of [[`tessera=${id}; tessera=${id}`], [`tessera=${id}; \ttessera =${id}`], [`tessera=${id}`, ` tessera= ${id}`]]) {
+    for (const lines of [[`tessera=${gw.id}; tessera=${gw.id}`], [`tessera=${gw.id}; \ttessera =${gw.id}`], [`tessera=${gw.id}`, ` tessera= ${gw.id}`]]) {
       const { status, headers } = await send(lines);
       assert.notEqual(status, 200, JSON.stringify(lines));
       assert.equal(headers, undefined, `reached the upstream: ${JSON.stringify(lines)}`);
@@ -167,7 +136,7 @@ describe('the session cookie never reaches the upstream', () => {
   });
 
   test('a nameless cookie whose value reads as the session cookie (=tessera=<id>) does not become tessera=<id> upstream', async () => {
-    const lines = [`tessera=${id}; =tessera=${id}; theme=dark`];
+    const lines = [`tessera=${gw.id}; =tessera=${gw.id}; theme=dark`];
     const { status, headers } = await send(lines);
     assert.equal(status, 200);
     assertNoSessionId(headers!, lines);
@@ -178,7 +147,7 @@ describe('the session cookie never reaches the upstream', () => {
   // PHP-style parsers percent-decode names. Either reads these copies as the session cookie.
   for (const extra of ['\u00a0tessera', 'tessera\u00a0', '%20tessera', 'tessera%09']) {
     test(`a copy of the cookie named ${JSON.stringify(extra)} beside the real one does not take the id upstream`, async () => {
-      await assertServedWithoutId([`tessera=${id}; ${extra}=${id}; theme=dark`]);
+      await assertServedWithoutId([`tessera=${gw.id}; ${extra}=${gw.id}; theme=dark`]);
     });
   }
 });

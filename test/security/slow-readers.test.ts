@@ -10,7 +10,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { closeServer, listen, startStack, type Stack } from '../helpers/stack.js';
-import { eventually, rawStatus, signIn, sleep } from './support.js';
+import { eventually, rawExchange, rawStatus, signIn, sleep } from './support.js';
 
 const KB = 1024;
 const MB = 1024 * KB;
@@ -68,24 +68,11 @@ async function startLargeUpstream() {
 const requestHead = (path: string, cookie: string, port: number) =>
   `GET ${path} HTTP/1.1\r\nHost: localhost:${port}\r\nCookie: tessera=${cookie}\r\nConnection: close\r\n\r\n`;
 
-/** A request from `from` whose answer is read to the end; resolves with it (or what came within `ms`). */
-function exchange(port: number, path: string, cookie: string, from = '127.0.0.1', ms = 5000): Promise<{ answer: string; ms: number }> {
+/** A request from `from` whose answer is read to the end; resolves with it (or what came within `ms`) and how long it took. */
+async function exchange(port: number, path: string, cookie: string, from = '127.0.0.1', ms = 5000): Promise<{ answer: string; ms: number }> {
   const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: '127.0.0.1', localAddress: from });
-    let answer = '';
-    const done = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve({ answer, ms: Date.now() - started });
-    };
-    const timer = setTimeout(done, ms);
-    socket.setEncoding('latin1');
-    socket.on('data', (data: string) => (answer += data));
-    socket.on('close', done);
-    socket.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' || err.code === 'EPIPE' ? done() : reject(err)));
-    socket.write(requestHead(path, cookie, port));
-  });
+  const answer = await rawExchange(port, requestHead(path, cookie, port), ms, from);
+  return { answer, ms: Date.now() - started };
 }
 
 /** A request whose answer is never read: the socket stays paused, as a slowloris reader's does. */

@@ -10,6 +10,7 @@ import { memoryStore } from '../../src/stores/memory.js';
 import type { SessionRecord, SessionStore } from '../../src/stores/types.js';
 import { createTessera, type Tessera, internalsOf } from '../../src/tessera.js';
 import { skipOrFail, sleep, useRedis } from '../helpers/redis-server.js';
+import { testLogLevel } from '../helpers/stack.js';
 
 const redis = await useRedis();
 const skip = 'skip' in redis ? skipOrFail(redis.skip).skip : false;
@@ -34,6 +35,7 @@ function instance(store: SessionStore): Tessera {
     keys,
     store: 'memory:',
     sessionCacheTtl: '10m',
+    logLevel: testLogLevel(),
   }, { store });
 }
 

@@ -31,6 +31,7 @@ export function sampleRecord(overrides: Partial<SessionRecord> = {}): SessionRec
     scope: 'openid profile email',
     amr: ['pwd', 'mfa'],
     acr: 'mfa',
+    authTime: Math.floor(now / 1000) - 42,
     accessTokenExpiresAt: Math.floor(now / 1000) + 3600,
     createdAt: now,
     lastSeenAt: now,
@@ -112,6 +113,25 @@ export function testStore(name: string, make: StoreFactory, options: Conformance
       };
       await s.set(key, record, minute);
       assert.deepEqual(await s.get(key), record);
+    });
+
+    test('authTime (epoch seconds) comes back exactly, through get, touch and listByUser; a record without it has none', async (s) => {
+      const sub = `user-${randomId()}`;
+      const [withTime, zero, without] = [randomKey(), randomKey(), randomKey()];
+      const now = Date.now();
+      const authTime = Math.floor(now / 1000) - 3 * 3600;
+      await s.set(withTime, sampleRecord({ sub, authTime, createdAt: now - 2 }), minute);
+      await s.set(zero, sampleRecord({ sub, authTime: 0, createdAt: now - 1 }), minute);
+      const { authTime: _, ...bare } = sampleRecord({ sub, createdAt: now });
+      await s.set(without, bare, minute);
+      assert.equal((await s.get(withTime))?.authTime, authTime);
+      assert.equal((await s.get(zero))?.authTime, 0);
+      const missing = await s.get(without);
+      assert.ok(missing);
+      assert.equal('authTime' in missing, false, 'no authTime key at all');
+      await s.touch(withTime, now + 1, now + 20 * minute, minute);
+      assert.equal((await s.get(withTime))?.authTime, authTime, 'touch keeps it');
+      assert.deepEqual((await s.listByUser(sub)).map(({ record }) => record.authTime), [authTime, 0, undefined]);
     });
 
     test('changing a returned record does not change the stored one', async (s) => {
@@ -320,6 +340,9 @@ export function testStore(name: string, make: StoreFactory, options: Conformance
     test('programmer mistakes are TypeErrors, not store errors', async (s) => {
       const broken = { ...sampleRecord(), sub: '' };
       await assert.rejects(s.set(randomKey(), broken, minute), TypeError);
+      for (const authTime of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '1700000000', null]) {
+        await assert.rejects(s.set(randomKey(), { ...sampleRecord(), authTime } as unknown as SessionRecord, minute), TypeError, `authTime ${String(authTime)}`);
+      }
       await assert.rejects(s.set(randomKey(), sampleRecord(), Number.NaN), TypeError);
       await assert.rejects(s.set('', sampleRecord(), minute), TypeError);
       await assert.rejects(s.putOnce('', minute), TypeError);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import { isTesseraError } from '../../errors.js';
 import { acrFloor, acrMeets } from '../../oidc/acr.js';
+import { isStaleAuthentication } from '../../oidc/verifiers.js';
 import type { RouteContext } from '../context.js';
 import { redirect } from '../responses.js';
 import { failure, problem } from './errors.js';
@@ -15,7 +16,8 @@ const interactiveNeeded = new Set(['login_required', 'interaction_required', 'co
 /**
  * `GET /auth/callback`: checks the transaction, exchanges the code, validates the ID token and
  * the access token, checks the ID token's `acr` against what was requested and the configured
- * floor, and creates a session with a new id.
+ * floor and, when the login asked for a `max_age`, its `auth_time` (required, and no older than
+ * that), and creates a session with a new id carrying `acr`, `amr` and `auth_time`.
  */
 export async function callback(ctx: RouteContext, request: Request, url: URL): Promise<Response> {
   const cookieHeader = request.headers.get('cookie') ?? undefined;
@@ -48,7 +50,8 @@ export async function callback(ctx: RouteContext, request: Request, url: URL): P
       // The IdP session is gone: fall back to an interactive login, never another silent one,
       // asking for the same acr (the login route still holds it to the floor).
       const acr = txn.acr === undefined ? '' : `&acr=${encodeURIComponent(txn.acr.join(' '))}`;
-      return redirect(`/auth/login?returnTo=${encodeURIComponent(txn.returnTo)}${acr}`, cookies);
+      const maxAge = txn.maxAge === undefined ? '' : `&max_age=${txn.maxAge}`;
+      return redirect(`/auth/login?returnTo=${encodeURIComponent(txn.returnTo)}${acr}${maxAge}`, cookies);
     }
     if (error === 'access_denied') {
       return reject(403, 'access_denied', 'Sign-in cancelled', 'The sign-in was cancelled or denied at the identity provider.', cookies);
@@ -89,7 +92,12 @@ export async function callback(ctx: RouteContext, request: Request, url: URL): P
 
   try {
     const verifiers = await ctx.verifiers.get();
-    const idClaims = await verifiers.id.verify(tokens.id_token, { nonce: txn.nonce, accessToken: tokens.access_token });
+    // With the login's max_age, `auth_time` is required and must be recent enough; a stale one is refused below (403).
+    const idClaims = await verifiers.id.verify(tokens.id_token, {
+      nonce: txn.nonce,
+      accessToken: tokens.access_token,
+      ...(txn.maxAge !== undefined ? { maxAge: txn.maxAge } : {}),
+    });
     const access = await verifiers.access.verify(tokens.access_token);
     if (access.sub !== idClaims.sub) {
       return reject(400, 'invalid_response', 'Sign-in failed', 'The access token and the ID token name different users.', cookies);
@@ -121,12 +129,17 @@ export async function callback(ctx: RouteContext, request: Request, url: URL): P
         scope: stringOrUndefined(access.scope ?? tokens.scope),
         amr: Array.isArray(idClaims.amr) ? stringArray(idClaims.amr) : undefined,
         acr,
+        authTime: epochSecondsOrUndefined(idClaims.auth_time),
         accessTokenExpiresAt: access.exp,
       },
     );
     ctx.metrics.sessionCreated();
     return redirect(txn.returnTo, [...cookies, setCookie]);
   } catch (err) {
+    if (txn.maxAge !== undefined && isStaleAuthentication(err)) {
+      // Like an insufficient acr: nothing changed yet, so this browser's current session stays as it was.
+      return reject(403, 'stale_authentication', 'Fresh sign-in required', `This sign-in required that you authenticated within the last ${txn.maxAge} seconds (max_age), but the identity provider confirmed an earlier sign-in. No session was created; please sign in again.`, cookies);
+    }
     if (isTesseraError(err, 'ERR_TOKEN_') && !err.transient) {
       return reject(400, 'invalid_token', 'Sign-in failed', `The identity provider's tokens failed validation: ${err.message}`, cookies);
     }
@@ -136,6 +149,11 @@ export async function callback(ctx: RouteContext, request: Request, url: URL): P
 
 function stringArray(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/** A NumericDate claim (`auth_time`) as whole epoch seconds; undefined when absent or not a plausible time. */
+function epochSecondsOrUndefined(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value < 1e11 ? Math.floor(value) : undefined;
 }
 
 function stringOrUndefined(value: unknown): string | undefined {

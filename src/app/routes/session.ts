@@ -20,6 +20,7 @@ export async function sessionInfo(ctx: RouteContext, request: Request): Promise<
       scope: s.scope ?? null,
       amr: s.amr ?? [],
       acr: s.acr ?? null,
+      authTime: s.authTime === undefined ? null : iso(s.authTime * 1000),
       accessTokenExpiresAt: iso(s.accessTokenExpiresAt * 1000),
       session: { createdAt: iso(s.createdAt), idleExpiresAt: iso(s.idleExpiresAt), absoluteExpiresAt: iso(s.absoluteExpiresAt) },
     });

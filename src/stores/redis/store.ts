@@ -7,7 +7,7 @@
  *   P s:<key>   string  the session (`codec.ts`): `1|<idleExpiresAt>|<lastSeenAt>|<absoluteExpiresAt>|<json>`,
  *                       the three times (epoch ms) in front so `touch` rewrites them in Lua without
  *                       re-encoding JSON; <json> holds the rest with one-letter names
- *                       (u sub, d sid, r roles, t tid, s scope, m amr, c acr, x accessTokenExpiresAt,
+ *                       (u sub, d sid, r roles, t tid, s scope, m amr, c acr, a authTime, x accessTokenExpiresAt,
  *                       n createdAt, k sealedTokens). PX = min(ttlMs, until idle/absolute expiry).
  *   P u:<sub>   hash    user index: field = session key, value = that session's expiry (epoch ms).
  *   P d:<sid>   hash    IdP-session index (only for records with a sid), same shape.

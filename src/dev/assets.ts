@@ -1,0 +1,58 @@
+/**
+ * The demo app's static files, served under `/static/` (public with the demo's route rules). They
+ * live here as strings so the demo stays one self-contained module: no third-party resources, and
+ * nothing to copy into `dist/`.
+ */
+
+export interface Asset {
+  readonly contentType: string;
+  readonly body: string;
+}
+
+const css = `:root{color-scheme:light;--ink:#1d2330;--muted:#5b6475;--line:#dfe3ea;--accent:#2f5bd3;--ok:#1f7a4d;--bad:#b42318}
+*{box-sizing:border-box}
+body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--ink);max-width:46rem;margin:0 auto;padding:0 1rem 3rem}
+nav{display:flex;gap:1rem;align-items:center;flex-wrap:wrap;padding:.9rem 0;border-bottom:1px solid var(--line);margin-bottom:1.5rem}
+nav .brand{font-weight:700;margin-right:auto}
+nav a{color:var(--accent);text-decoration:none}
+nav a[aria-current="page"]{color:var(--ink);font-weight:600}
+nav form{margin:0}
+h1{font-size:1.6rem;margin:.2rem 0 1rem}
+dt{font-weight:600}
+dd{margin:0 0 .6rem}
+code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.92em}
+pre{background:#f4f5f7;padding:.6rem;white-space:pre-wrap;word-break:break-all;border-radius:4px}
+table{border-collapse:collapse;width:100%;margin:1rem 0}
+th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
+.muted{color:var(--muted)}
+.badge{display:inline-block;padding:0 .45rem;border-radius:999px;font-size:.85em;background:#e8eefc;color:var(--accent)}
+.badge.ok{background:#e3f4eb;color:var(--ok)}
+.badge.bad{background:#fde8e6;color:var(--bad)}
+.button,button{font:inherit;padding:.35rem .9rem;border:1px solid var(--accent);border-radius:4px;background:var(--accent);color:#fff;cursor:pointer;text-decoration:none;display:inline-block}
+button.secondary{background:#fff;color:var(--accent)}
+`;
+
+/** The signed-in page's script: what `/auth/session` says, and the API called with and without the cookie. */
+const appJs = `'use strict';
+const show = (id, v) => { const el = document.getElementById(id); if (el) el.textContent = v; };
+fetch('/auth/session', { headers: { accept: 'application/json' } }).then((r) => r.json()).then((s) => {
+  if (!s.authenticated) return;
+  show('token-exp', s.accessTokenExpiresAt);
+  show('idle-exp', s.session.idleExpiresAt);
+  show('abs-exp', s.session.absoluteExpiresAt);
+  show('amr', (s.amr || []).join(', ') + (s.acr ? ' (acr ' + s.acr + ')' : ''));
+  show('auth-time', s.authTime || '(unknown)');
+});
+const call = (credentials) => fetch('/api/hello', { credentials, headers: { accept: 'application/json' } })
+  .then(async (r) => show('api-result', r.status + ' ' + await r.text()));
+document.getElementById('call-api').addEventListener('click', () => call('same-origin'));
+document.getElementById('call-anon').addEventListener('click', () => call('omit'));
+`;
+
+const favicon = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#2f5bd3"/><path d="M4 4h8v2H9v6H7V6H4z" fill="#fff"/></svg>`;
+
+export const assets: ReadonlyMap<string, Asset> = new Map([
+  ['/static/demo.css', { contentType: 'text/css; charset=utf-8', body: css }],
+  ['/static/app.js', { contentType: 'text/javascript; charset=utf-8', body: appJs }],
+  ['/static/favicon.svg', { contentType: 'image/svg+xml', body: favicon }],
+]);
