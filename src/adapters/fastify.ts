@@ -2,8 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DecideOptions } from '../app/decision.js';
 import type { Session } from '../session/manager.js';
 import type { Tessera } from '../tessera.js';
-import { writeResponse } from './node-bridge.js';
-import { nodeFacts, type MiddlewareOptions, type Requirement } from './node.js';
+import { nodeFacts, sendDenial, writeResponse } from './node-bridge.js';
+import type { MiddlewareOptions, Requirement } from './node.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -39,9 +39,10 @@ function hook(tessera: Tessera, options: DecideOptions) {
       request.tessera = decision.session;
       return;
     }
-    if (decision.kind === 'deny') return reply.code(decision.denial.status).headers(decision.denial.headers).send(decision.denial.body);
+    // Written by Tessera itself, byte for byte as the gateway and the other adapters write it.
     reply.hijack();
-    await writeResponse(reply.raw, decision.response);
+    if (decision.kind === 'deny') sendDenial(reply.raw, decision.denial);
+    else await writeResponse(reply.raw, decision.response);
     return reply;
   };
 }

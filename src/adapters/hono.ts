@@ -27,7 +27,7 @@ function middleware(tessera: Tessera, options: DecideOptions): Middleware {
       method: c.req.method,
       cookie: c.req.header('cookie'),
       header: (name) => c.req.header(name),
-      request: () => c.req.raw,
+      request: (target) => (target === url.pathname + url.search ? c.req.raw : new Request(new URL(target, url.origin), c.req.raw)),
     }, options);
     if (decision.kind === 'respond') return decision.response;
     if (decision.kind === 'deny') return toResponse(decision.denial);

@@ -1,12 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
+import type { Decision, RequestFacts } from '../app/decision.js';
+import type { Denial } from '../app/denials.js';
 
 /**
  * Converts between node's `http` objects and Web `Request`/`Response` for the `/auth/*` routes
  * (not the hot path). The request URL is built on the configured public origin, never on the
  * client's `Host` header.
  */
-export function toRequest(req: IncomingMessage, publicUrl: string, maxBodyBytes = 64 * 1024): Request {
+export function toRequest(req: IncomingMessage, publicUrl: string, target = req.url ?? '/', maxBodyBytes = 64 * 1024): Request {
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i]!;
@@ -19,7 +21,8 @@ export function toRequest(req: IncomingMessage, publicUrl: string, maxBodyBytes 
     init.body = Readable.toWeb(limitBody(req, maxBodyBytes)) as ReadableStream;
     init.duplex = 'half';
   }
-  return new Request(new URL(req.url ?? '/', publicUrl), init);
+  // `target` is a canonical origin-form path: it cannot name another host (`//x` would).
+  return new Request(new URL(target, publicUrl), init);
 }
 
 function limitBody(req: IncomingMessage, maxBytes: number): Readable {
@@ -51,4 +54,27 @@ export async function writeResponse(res: ServerResponse, response: Response): Pr
   }
   const body = Buffer.from(await response.arrayBuffer());
   res.end(body);
+}
+
+/** A node request as the core reads it (Express's `originalUrl` when mounted below the root). */
+export function nodeFacts(req: IncomingMessage, publicUrl: string, cookie: string | undefined = req.headers.cookie): RequestFacts {
+  return {
+    url: (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/',
+    method: req.method,
+    cookie,
+    header: (name) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    },
+    request: (target) => toRequest(req, publicUrl, target),
+  };
+}
+
+export function sendDenial(res: ServerResponse, denial: Denial): void {
+  res.writeHead(denial.status, denial.headers).end(denial.body);
+}
+
+/** What a passing decision adds to the response: the clearing of a dead cookie on optional routes. */
+export function passOn(res: ServerResponse, decision: Extract<Decision, { kind: 'pass' }>): void {
+  if (decision.clearCookie !== undefined) res.appendHeader('set-cookie', decision.clearCookie);
 }

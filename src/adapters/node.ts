@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Decision, DecideOptions, RequestFacts, Requirement } from '../app/decision.js';
-import type { Denial } from '../app/denials.js';
+import type { DecideOptions, Requirement } from '../app/decision.js';
 import type { Session } from '../session/manager.js';
 import type { Tessera } from '../tessera.js';
-import { toRequest, writeResponse } from './node-bridge.js';
+import { nodeFacts, passOn, sendDenial, writeResponse } from './node-bridge.js';
 
 export type MiddlewareOptions = Pick<DecideOptions, 'required'>;
 export type { Requirement };
@@ -40,27 +39,4 @@ function middleware(tessera: Tessera, options: DecideOptions) {
       next(err);
     }
   };
-}
-
-/** A node request as the core reads it (Express's `originalUrl` when mounted below the root). */
-export function nodeFacts(req: IncomingMessage, publicUrl: string, cookie: string | undefined = req.headers.cookie): RequestFacts {
-  return {
-    url: (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/',
-    method: req.method,
-    cookie,
-    header: (name) => {
-      const value = req.headers[name];
-      return Array.isArray(value) ? value[0] : value;
-    },
-    request: () => toRequest(req, publicUrl),
-  };
-}
-
-export function sendDenial(res: ServerResponse, denial: Denial): void {
-  res.writeHead(denial.status, denial.headers).end(denial.body);
-}
-
-/** What a passing decision adds to the response: the clearing of a dead cookie on optional routes. */
-export function passOn(res: ServerResponse, decision: Extract<Decision, { kind: 'pass' }>): void {
-  if (decision.clearCookie !== undefined) res.appendHeader('set-cookie', decision.clearCookie);
 }

@@ -2,8 +2,9 @@ import { defaultRule, matchRoute, type RouteRule } from '../config/routes.js';
 import { isTesseraError } from '../errors.js';
 import { normalisePath } from '../lib/path.js';
 import { acrMeets } from '../oidc/acr.js';
+import { DEFAULT_CLOCK_TOLERANCE } from '../tokens/index.js';
 import type { Session, SessionManager } from '../session/manager.js';
-import { badRequestTarget, forbidden, loginRequired, stepUpRequired, storeUnavailable, type Denial } from './denials.js';
+import { badRequestTarget, canonicalRedirect, forbidden, loginRequired, stepUpRequired, storeUnavailable, type Denial } from './denials.js';
 import { isApiRequest } from './request-kind.js';
 import { isAuthPath } from './router.js';
 
@@ -17,8 +18,8 @@ export interface RequestFacts {
   cookie: string | undefined;
   /** A request header by lower-case name (first value). Only read when the request is denied. */
   header(name: string): string | null | undefined;
-  /** The request as a Web `Request`; only built for `/auth/*`. */
-  request(): Request;
+  /** The request as a Web `Request` for `target` (its canonical path and query); only built for `/auth/*`. */
+  request(target: string): Request;
 }
 
 /** What a route needs, for a per-route guard (`requireSession`) instead of the configured rules. */
@@ -34,6 +35,12 @@ export interface DecideOptions {
   required?: boolean;
   /** Decide by this requirement alone (a session is required), not by the route rules; `/auth/*` is not served. */
   require?: Requirement;
+  /**
+   * A path not in its canonical spelling (`/public/../admin`, `/%61dmin`, `/a//b`): `redirect`
+   * (default) answers 308 to the canonical path, so a framework only ever routes what the rules
+   * matched; `forward` passes it on as `target` (the gateway sends the upstream that path).
+   */
+  canonical?: 'redirect' | 'forward';
 }
 
 /**
@@ -70,16 +77,19 @@ export function createDecide(sessions: SessionManager, handle: (request: Request
     const normalised = normalisePath(facts.url);
     if (!normalised.ok) return { kind: 'deny', denial: badRequestTarget(api(), normalised.reason) };
     const target = normalised.path + normalised.query;
+    if (target !== facts.url && options.canonical !== 'forward') return { kind: 'deny', denial: canonicalRedirect(target) };
     try {
       let rule: RouteRule;
       if (options.require !== undefined) {
         rule = ruleFor(options.require);
       } else {
         if (isAuthPath(normalised.path)) {
-          const response = await handle(facts.request());
+          const response = await handle(facts.request(target));
           if (response !== null) return { kind: 'respond', response };
         }
-        rule = matchRoute(rules, normalised.path, facts.method ?? 'GET');
+        const matched = matchRoute(rules, normalised.path, facts.method ?? 'GET');
+        if (matched === undefined) return { kind: 'deny', denial: badRequestTarget(api(), 'it reads as another route when its ";" parameters or its letter case are ignored, as some servers do') };
+        rule = matched;
         if (rule === defaultRule && options.required === false) rule = optionalRule;
       }
       if (rule.auth === 'none') return { kind: 'pass', session: undefined, rule, target, clearCookie: undefined };
@@ -119,7 +129,9 @@ function ruleFor(requirement: Requirement): RouteRule {
 function stepUpFor(rule: RouteRule, session: Session, now = Date.now()): { acr: string | undefined; maxAge: number | undefined } | undefined {
   const weak = rule.acr !== undefined && !acrMeets(session.acr, [rule.acr]);
   const maxAge = rule.maxAgeMs === undefined ? undefined : Math.floor(rule.maxAgeMs / 1000);
-  const stale = maxAge !== undefined && (session.authTime === undefined || now / 1000 - session.authTime > maxAge);
+  // The same clock tolerance the callback grants `auth_time`: a sign-in it accepted is not sent back again.
+  const stale = maxAge !== undefined && (session.authTime === undefined || now / 1000 - session.authTime > maxAge + DEFAULT_CLOCK_TOLERANCE);
   if (!weak && !stale) return undefined;
-  return { acr: rule.acr, maxAge: stale ? maxAge : undefined };
+  // The challenge names every requirement of the route (RFC 9470), so one sign-in meets them all.
+  return { acr: rule.acr, maxAge };
 }

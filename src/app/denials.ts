@@ -71,6 +71,11 @@ export function badRequestTarget(api: boolean, reason: string): Denial {
   return { status: 400, headers: { ...pageHeaders, connection: 'close' }, body: messagePage('Bad request', description) };
 }
 
+/** The same request under its canonical path (308 keeps the method and body). */
+export function canonicalRedirect(target: string): Denial {
+  return { status: 308, headers: { 'cache-control': 'no-store', location: target }, body: '' };
+}
+
 const unavailableMessage = 'The session store is not answering right now. Please try again in a moment.';
 
 /**

@@ -103,6 +103,8 @@ function problemsOf(error: z.ZodError, keyOf: (path: string) => string, flags: R
     const flag = flags.get(key);
     // Inside a structured setting (a route rule): `TESSERA_ROUTES[2].roles`.
     const inner = issue.path[0] !== 'routes' ? '' : issue.path.slice(1).map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('');
+    // `reportInput` is on, so a missing value is told apart from one of the wrong type. The input
+    // itself is never printed: it may be a secret.
     const message = issue.code === 'invalid_type' && issue.input === undefined ? 'required'
       : issue.code === 'unrecognized_keys' && inner !== '' ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`
       : issue.code === 'unrecognized_keys' ? `unknown setting${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => optionToSetting[k as keyof typeof optionToSetting] ?? k).join(', ')}`
@@ -116,7 +118,7 @@ function problemsOf(error: z.ZodError, keyOf: (path: string) => string, flags: R
  * `ERR_CONFIG_INVALID` error whose message has one line per problem, naming the key.
  */
 export function resolveConfig(input: TesseraOptionsInput | Record<string, unknown>, naming: 'env' | 'option' = 'option'): TesseraConfig {
-  const result = optionsSchema.safeParse(input);
+  const result = optionsSchema.safeParse(input, { reportInput: true });
   if (result.success) return deriveConfig(result.data);
   const keyOf = (option: string) => (naming === 'env' ? (optionToSetting[option as keyof typeof optionToSetting] ?? option) : option);
   throw invalidConfiguration(problemsOf(result.error, keyOf, new Map()).map((p) => (p.key ? p : p.message)));
@@ -147,7 +149,7 @@ export function checkConfig(
   const { values, flags, problems, unreadable } = gather(Object.keys(settingNames), env, configFile, overrides, defaults);
   if (unreadable) return { ok: false, problems: [unreadable] };
   const raw = Object.fromEntries([...values].map(([key, value]) => [settingNames[key as SettingName], value]));
-  const result = optionsSchema.safeParse(raw);
+  const result = optionsSchema.safeParse(raw, { reportInput: true });
   const keyOf = (option: string) => optionToSetting[option as keyof typeof optionToSetting] ?? option;
   const all = [...problems, ...(result.success ? [] : problemsOf(result.error, keyOf, flags))];
   if (all.length > 0 || !result.success) return { ok: false, problems: all };
@@ -167,7 +169,7 @@ export function checkSettings<const K extends AnySettingName>(
   const { values, flags, problems, unreadable } = gather(keys, env, configFile, overrides, {});
   if (unreadable) return { ok: false, problems: [unreadable] };
   const shape = Object.fromEntries(keys.map((key) => [key, isSettingName(key) ? optionsSchema.shape[settingNames[key]] : devIdpSettings[key as DevIdpSettingName]]));
-  const result = z.object(shape as Record<string, z.ZodType>).safeParse(Object.fromEntries(values));
+  const result = z.object(shape as Record<string, z.ZodType>).safeParse(Object.fromEntries(values), { reportInput: true });
   const all = [...problems, ...(result.success ? [] : problemsOf(result.error, (key) => key, flags))];
   if (all.length > 0 || !result.success) return { ok: false, problems: all };
   return { ok: true, settings: result.data as Settings<K> };

@@ -45,8 +45,8 @@ const ruleSchema = z.object({
   acr: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'expected an acr value such as mfa').optional(),
   maxAge: z.union([z.number().positive(), z.string()], { error: 'expected a duration such as 10m' }).transform((v, ctx) => {
     const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
-    if (ms === undefined || ms <= 0) {
-      ctx.addIssue({ code: 'custom', message: 'expected a duration such as 90s, 10m or 1h' });
+    if (ms === undefined || ms < 1000) {
+      ctx.addIssue({ code: 'custom', message: 'expected a duration of at least one second, such as 90s, 10m or 1h' });
       return z.NEVER;
     }
     return ms;
@@ -101,14 +101,28 @@ export const routesSchema = z.union([z.array(z.unknown()), z.string()], { error:
   })
   .pipe(z.array(ruleSchema, { error: 'expected a JSON list of rules' }));
 
-/** The rule for a canonical path and method: the first that matches, else `defaultRule`. */
-export function matchRoute(rules: readonly RouteRule[], path: string, method: string): RouteRule {
+/**
+ * The rule for a canonical path and method: the first that matches, else `defaultRule`. The path
+ * is also read as servers that differ from us would read it — without `;` parameters (Tomcat,
+ * Spring) and without case (Express, IIS) — and when a reading picks another rule, the path is
+ * ambiguous: undefined, and the request is refused rather than guessed.
+ */
+export function matchRoute(rules: readonly RouteRule[], path: string, method: string): RouteRule | undefined {
   if (rules.length === 0) return defaultRule;
-  // `;` parameters are read as Tomcat and Spring read them: `/a;x=1/b` is matched as `/a/b`.
-  const key = path.includes(';') ? path.replace(/;[^/]*/g, '') : path;
+  const rule = firstMatch(rules, path, method, false);
+  if (path.includes(';')) {
+    const stripped = normalisePath(path.replace(/;[^/]*/g, ''));
+    if (!stripped.ok || firstMatch(rules, stripped.path, method, false) !== rule) return undefined;
+  }
+  if (/[A-Z]/.test(path) && firstMatch(rules, path.toLowerCase(), method, true) !== rule) return undefined;
+  return rule;
+}
+
+function firstMatch(rules: readonly RouteRule[], path: string, method: string, lowerCase: boolean): RouteRule {
   for (const rule of rules) {
     if (rule.methods !== undefined && !rule.methods.includes(method)) continue;
-    if (rule.exact ? key === rule.path : isUnder(key, rule.path)) return rule;
+    const prefix = lowerCase ? rule.path.toLowerCase() : rule.path;
+    if (rule.exact ? path === prefix : isUnder(path, prefix)) return rule;
   }
   return defaultRule;
 }

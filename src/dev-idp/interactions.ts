@@ -6,7 +6,7 @@
  * `POST /interaction/:uid/otp`, `POST /interaction/:uid/abort`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { InteractionDetails, Provider } from 'oidc-provider';
+import type { Interaction as InteractionDetails, Provider } from 'oidc-provider';
 import { ACR_MFA, ACR_PASSWORD, DEV_OTP_CODE } from './constants.js';
 import { escapeHtml } from '../lib/html.js';
 import { errorBlock, page } from './html.js';
@@ -25,16 +25,22 @@ export function requestsMfa(acrValues: string | undefined): boolean {
   return (acrValues ?? '').split(' ').includes(ACR_MFA);
 }
 
+/** An authorization request parameter of the interaction (oidc-provider types them as `unknown`). */
+function param(details: InteractionDetails, name: string): string | undefined {
+  const value = details.params[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
 export function createInteractionRoutes(provider: Provider, users: UserDirectory) {
   async function clientName(details: InteractionDetails): Promise<string> {
-    const clientId = details.params.client_id ?? '';
+    const clientId = param(details, 'client_id') ?? '';
     const client = await provider.Client.find(clientId).catch(() => undefined);
     return client?.clientName ?? clientId;
   }
 
   async function loginPage(res: ServerResponse, details: InteractionDetails, status: number, message?: string, username = '') {
     const name = await clientName(details);
-    const prefill = username || details.params.login_hint || '';
+    const prefill = username || param(details, 'login_hint') || '';
     sendHtml(res, status, page('Sign in', `<h1>Sign in</h1>
 <p class="note">to continue to ${escapeHtml(name)}</p>
 ${errorBlock(message)}
@@ -77,7 +83,7 @@ ${abortForm(details.uid)}`));
   /** Every registered client is first-party here: grant what was asked for, no consent page. */
   async function grantConsent(req: IncomingMessage, res: ServerResponse, details: InteractionDetails) {
     const accountId = details.session?.accountId;
-    const clientId = details.params.client_id;
+    const clientId = param(details, 'client_id');
     if (accountId === undefined || clientId === undefined) {
       await provider.interactionFinished(req, res, { error: 'login_required', error_description: 'End-User authentication is required' });
       return;
@@ -130,7 +136,7 @@ ${abortForm(details.uid)}`));
       await loginPage(res, details, 401, 'Invalid username or password.', username);
       return;
     }
-    if (requestsMfa(details.params.acr_values)) {
+    if (requestsMfa(param(details, 'acr_values'))) {
       await setPending(details, { accountId: user.sub, amr: ['pwd'] });
       otpPage(res, details, 200);
       return;

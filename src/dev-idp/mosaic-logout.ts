@@ -8,13 +8,16 @@
  * clients that took part in them. Grants (and so offline refresh tokens) are kept.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Provider } from 'oidc-provider';
+import type { Client, Provider } from 'oidc-provider';
 import type { Logger } from '../observability/log.js';
 import type { AccessTokenVerifier } from './access-tokens.js';
 import type { ProviderStore } from './adapter.js';
 import { bearerToken, sendJson } from './respond.js';
 
 const invalidToken = { message: 'Invalid token', error_code: 401 };
+
+/** oidc-provider 9 has `Client#backchannelLogout` (lib/models/client.js); @types/oidc-provider does not declare it. */
+type BackchannelLogoutClient = Client & { backchannelLogout(sub: string, sid: string | undefined): Promise<void> };
 
 export function createMosaicLogout(provider: Provider, store: ProviderStore, verify: AccessTokenVerifier, logger: Logger) {
   async function endSessionsOf(accountId: string): Promise<number> {
@@ -31,7 +34,7 @@ export function createMosaicLogout(provider: Provider, store: ProviderStore, ver
 
   async function notifyClients(accountId: string, authorizations: Record<string, { sid?: string }>) {
     await Promise.all(Object.entries(authorizations).map(async ([clientId, { sid }]) => {
-      const client = await provider.Client.find(clientId).catch(() => undefined);
+      const client = await provider.Client.find(clientId).catch(() => undefined) as BackchannelLogoutClient | undefined;
       if (client?.backchannelLogoutUri === undefined) return;
       await client.backchannelLogout(accountId, sid).catch((err: unknown) => {
         logger.warn({ client: clientId, error: err instanceof Error ? err.message : String(err) }, 'dev IdP back-channel logout failed');

@@ -7,13 +7,14 @@
 import type { JWK } from 'jose';
 import Provider, { interactionPolicy } from 'oidc-provider';
 import type {
-  AccessTokenInstance,
-  ClientInstance,
+  AccessToken,
+  Client,
+  ClientMetadata as ProviderClientMetadata,
+  Configuration,
   ErrorOut,
-  GrantInstance,
-  IdTokenInstance,
+  Grant,
+  IdToken,
   KoaContextWithOIDC,
-  UnknownObject,
 } from 'oidc-provider';
 import type { Logger } from '../observability/log.js';
 import type { ProviderStore } from './adapter.js';
@@ -55,7 +56,7 @@ export function createProvider(settings: ProviderSettings): Provider {
     'account_unknown',
     'the account of the IdP session no longer exists',
     'login_required',
-    (ctx) => ctx.oidc.session.accountId !== undefined && ctx.oidc.account === undefined,
+    (ctx) => ctx.oidc.session?.accountId !== undefined && ctx.oidc.account === undefined,
   ), 0);
   // acr_values=mfa asks for a second factor the IdP session may not have yet (step-up);
   // with prompt=none that answers login_required, as Mosaic evaluates MFA against its session.
@@ -63,12 +64,13 @@ export function createProvider(settings: ProviderSettings): Provider {
     'mfa_required',
     'multi-factor authentication is required',
     'login_required',
-    (ctx) => requestsMfa(ctx.oidc.params.acr_values) && ctx.oidc.session.acr !== ACR_MFA,
+    (ctx) => requestsMfa(stringParam(ctx.oidc.params?.acr_values)) && ctx.oidc.session?.acr !== ACR_MFA,
   ));
 
-  const configuration: UnknownObject = {
+  const configuration: Configuration = {
     adapter: settings.store.adapterFor,
-    clients: settings.clients,
+    // Tessera's own (looser) metadata type; oidc-provider validates every client at start.
+    clients: settings.clients as readonly ProviderClientMetadata[],
     jwks: { keys: settings.signingKeys },
     cookies: {
       keys: settings.cookieKeys,
@@ -122,9 +124,10 @@ export function createProvider(settings: ProviderSettings): Provider {
       policy,
       url: async (_ctx: KoaContextWithOIDC, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
     },
-    extraTokenClaims: async (_ctx: KoaContextWithOIDC, token: { kind: string; accountId?: string; clientId?: string; client?: ClientInstance }) => {
+    extraTokenClaims: async (_ctx, token) => {
       if (token.kind !== 'AccessToken' && token.kind !== 'ClientCredentials') return undefined;
-      const user = token.accountId === undefined ? undefined : users.findBySub(token.accountId);
+      const accountId = token.kind === 'AccessToken' ? token.accountId : undefined;
+      const user = accountId === undefined ? undefined : users.findBySub(accountId);
       return {
         tid: DEV_TENANT_ID,
         app_name: token.client?.clientName ?? token.clientId,
@@ -141,9 +144,9 @@ export function createProvider(settings: ProviderSettings): Provider {
       resourceIndicators: {
         enabled: true,
         // Every token is a JWT for a resource: the requested one, else Mosaic's `userid-api`.
-        defaultResource: async (_ctx: KoaContextWithOIDC, _client: ClientInstance, oneOf?: string[]) => oneOf ?? DEFAULT_RESOURCE_INDICATOR,
+        defaultResource: async (_ctx, _client, oneOf) => oneOf ?? DEFAULT_RESOURCE_INDICATOR,
         useGrantedResource: async () => true,
-        getResourceServerInfo: async (_ctx: KoaContextWithOIDC, indicator: string) => ({
+        getResourceServerInfo: async (_ctx, indicator) => ({
           scope: ACCESS_TOKEN_SCOPES,
           audience: indicator === DEFAULT_RESOURCE_INDICATOR ? DEFAULT_AUDIENCE : indicator,
           accessTokenTTL: accessTokenTtl,
@@ -162,14 +165,14 @@ export function createProvider(settings: ProviderSettings): Provider {
       Grant: 14 * 24 * 3600,
     },
     rotateRefreshToken: true,
-    clientBasedCORS: (_ctx: KoaContextWithOIDC, origin: string, client: ClientInstance) =>
-      origin !== 'null' && client.redirectUris.some((uri) => URL.parse(uri)?.origin === origin),
+    clientBasedCORS: (_ctx, origin, client) =>
+      origin !== 'null' && (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
     renderError,
     // Back-channel logout tokens go to loopback URIs; oidc-provider's fetch refuses those (SSRF
     // protection), which is right for production but not for a local development IdP.
-    fetch: (url: string, options: RequestInit & { dispatcher?: unknown }) => {
-      const { dispatcher: _ssrfGuard, ...rest } = options;
-      return fetch(url, rest);
+    fetch: (input, init) => {
+      const { dispatcher: _ssrfGuard, ...rest }: RequestInit & { dispatcher?: unknown } = init ?? {};
+      return fetch(input, rest);
     },
   };
 
@@ -177,10 +180,10 @@ export function createProvider(settings: ProviderSettings): Provider {
 
   // tessera-dev takes any loopback callback (apps run on whatever port is free).
   const { redirectUriAllowed, postLogoutRedirectUriAllowed } = provider.Client.prototype;
-  provider.Client.prototype.redirectUriAllowed = function (this: ClientInstance, value: string) {
+  provider.Client.prototype.redirectUriAllowed = function (this: Client, value: string) {
     return redirectUriAllowed.call(this, value) || (this.clientId === DEV_CLIENT_ID && isLoopbackCallback(value));
   };
-  provider.Client.prototype.postLogoutRedirectUriAllowed = function (this: ClientInstance, value: string) {
+  provider.Client.prototype.postLogoutRedirectUriAllowed = function (this: Client, value: string) {
     return postLogoutRedirectUriAllowed.call(this, value) || (this.clientId === DEV_CLIENT_ID && isLoopbackUrl(value));
   };
 
@@ -194,7 +197,7 @@ export function createProvider(settings: ProviderSettings): Provider {
   });
   provider.on('backchannel.error', (_ctx: unknown, err: unknown, client: unknown) => {
     settings.logger.warn({
-      client: (client as ClientInstance | undefined)?.clientId,
+      client: (client as Client | undefined)?.clientId,
       error: err instanceof Error ? err.message : String(err),
     }, 'dev IdP back-channel logout failed');
   });
@@ -209,7 +212,7 @@ const accessTokenValue = Symbol('tessera.accessTokenValue');
  * saved and hashed into the ID token issued in the same request.
  */
 function addAtHashAtTokenEndpoint(provider: Provider): void {
-  const atPrototype = provider.AccessToken.prototype as AccessTokenInstance & { [accessTokenValue]?: string };
+  const atPrototype = provider.AccessToken.prototype as AccessToken & { [accessTokenValue]?: string };
   const save = atPrototype.save;
   atPrototype.save = async function (this: typeof atPrototype) {
     const value = await save.call(this);
@@ -218,7 +221,7 @@ function addAtHashAtTokenEndpoint(provider: Provider): void {
   };
   const idTokenPrototype = provider.IdToken.prototype;
   const issue = idTokenPrototype.issue;
-  idTokenPrototype.issue = async function (this: IdTokenInstance, options) {
+  idTokenPrototype.issue = async function (this: IdToken, options) {
     const at = this.ctx?.oidc.entities.AccessToken as { [accessTokenValue]?: string } | undefined;
     if (options?.use === 'idtoken' && this.ctx?.oidc.route === 'token' && !('at_hash' in this.extra)
       && typeof at?.[accessTokenValue] === 'string') {
@@ -228,15 +231,20 @@ function addAtHashAtTokenEndpoint(provider: Provider): void {
   };
 }
 
+/** A request parameter (oidc-provider types them all as `unknown`) when it is a string. */
+function stringParam(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
 /** oidc-provider's scope check removes offline_access without prompt=consent; put it back. */
 async function keepOfflineAccess(ctx: KoaContextWithOIDC): Promise<void> {
   const { params, client } = ctx.oidc;
-  if (ctx.oidc.route !== 'authorization' || client === undefined) return;
+  if (ctx.oidc.route !== 'authorization' || client === undefined || params === undefined) return;
   const raw = ctx.method === 'POST' ? ctx.oidc.body?.scope : ctx.query.scope;
   const requested = typeof raw === 'string' ? raw.split(' ') : [];
-  const granted = params.scope?.split(' ') ?? [];
+  const granted = stringParam(params.scope)?.split(' ') ?? [];
   if (requested.includes('offline_access') && !granted.includes('offline_access')
-    && params.response_type?.split(' ').includes('code') && client.grantTypeAllowed('refresh_token')) {
+    && stringParam(params.response_type)?.split(' ').includes('code') && client.grantTypeAllowed('refresh_token')) {
     params.scope = [...granted, 'offline_access'].join(' ');
   }
 }
@@ -245,12 +253,13 @@ async function keepOfflineAccess(ctx: KoaContextWithOIDC): Promise<void> {
  * All clients of the dev IdP are first-party: the grant always covers what is asked for, so
  * there is never a consent page and prompt=none works after the first login.
  */
-async function loadExistingGrant(ctx: KoaContextWithOIDC): Promise<GrantInstance | undefined> {
+async function loadExistingGrant(ctx: KoaContextWithOIDC): Promise<Grant | undefined> {
   const { oidc } = ctx;
-  const accountId = oidc.session.accountId;
+  const { session } = oidc;
+  const accountId = session?.accountId;
   const clientId = oidc.client?.clientId;
-  if (accountId === undefined || clientId === undefined) return undefined;
-  const grantId = oidc.result?.consent?.grantId ?? oidc.session.grantIdFor(clientId);
+  if (session === undefined || accountId === undefined || clientId === undefined) return undefined;
+  const grantId = oidc.result?.consent?.grantId ?? session.grantIdFor(clientId);
   let grant = grantId === undefined ? undefined : await oidc.provider.Grant.find(grantId);
   if (grant !== undefined && (grant.accountId !== accountId || grant.clientId !== clientId)) grant = undefined;
   grant ??= new oidc.provider.Grant({ accountId, clientId });
@@ -258,7 +267,7 @@ async function loadExistingGrant(ctx: KoaContextWithOIDC): Promise<GrantInstance
   if (scopes.length > 0) grant.addOIDCScope(scopes.join(' '));
   const claims = [...oidc.requestParamClaims];
   if (claims.length > 0) grant.addOIDCClaims(claims);
-  for (const [indicator, server] of Object.entries(oidc.resourceServers)) {
+  for (const [indicator, server] of Object.entries(oidc.resourceServers ?? {})) {
     const resourceScopes = [...oidc.requestParamScopes].filter((s) => server.scopes.has(s));
     if (resourceScopes.length > 0) grant.addResourceScope(indicator, resourceScopes.join(' '));
   }

@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { nodeFacts, sendDenial } from '../adapters/node.js';
-import { writeResponse } from '../adapters/node-bridge.js';
+import { nodeFacts, sendDenial, writeResponse } from '../adapters/node-bridge.js';
 import { storeUnavailable } from '../app/denials.js';
 import { isApiRequest } from '../app/request-kind.js';
 import { isAuthPath } from '../app/router.js';
+import { normalisePath } from '../lib/path.js';
 import { isTesseraError } from '../errors.js';
 import { readCookie } from '../lib/cookies.js';
 import { internalsOf, type Tessera } from '../tessera.js';
@@ -73,13 +73,14 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
       }
 
       const { cookie, contentLength, forwardedFor } = readRequestHeaders(req.rawHeaders);
-      const auth = isAuthPath(url);
+      const canonical = normalisePath(url);
+      const auth = canonical.ok && isAuthPath(canonical.path);
       // `/auth/*` reads at most 64 KB of a body itself; everything else is refused before the session check.
       if (!auth && Number(contentLength ?? 0) > maxBodyBytes) {
         return void res.writeHead(413, { ...plain, connection: 'close' }).end('Request body too large.\n');
       }
       if (auth && expectsContinue) res.writeContinue();
-      const decision = await tessera.decide(nodeFacts(req, config.publicUrl, cookie));
+      const decision = await tessera.decide(nodeFacts(req, config.publicUrl, cookie), { canonical: 'forward' });
       if (decision.kind === 'respond') return await writeResponse(res, decision.response);
       if (decision.kind === 'deny') return sendDenial(res, decision.denial);
       const session = decision.session;

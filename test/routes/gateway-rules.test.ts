@@ -15,16 +15,16 @@ import { TesseraError } from '../../src/errors.js';
 import { createTessera } from '../../src/tessera.js';
 import type { Browser } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
+import { shiftClock } from '../helpers/clock.js';
 import { serveEnv } from '../helpers/config.js';
 import { rawRequest, header } from '../helpers/raw-http.js';
 import { startEchoUpstream, startStack, type Stack, type UpstreamRequest } from '../helpers/stack.js';
-import { minimalOptions, sessionStatus, signIn, sleep } from '../security/support.js';
+import { minimalOptions, rawExchange, rawStatus, sessionStatus, signIn } from '../security/support.js';
 
 type Echo = Awaited<ReturnType<typeof startEchoUpstream>>;
 
 interface Answer { status: number; headers: Record<string, string | string[] | undefined>; text: string }
 
-const first = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
 const all = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
 /** A page navigation (`api: false`) or an API call (`api: true`) to the gateway, redirects not followed. */
@@ -60,6 +60,7 @@ const rulesFor = (other: string) => [
   { path: '/docs', auth: 'none' },
   { path: '/pay', acr: 'mfa', maxAge: '10m' },
   { path: '/recent', maxAge: '3s' },
+  { path: '/fresh', maxAge: '2m' },
   { path: '/svc/open', auth: 'none', upstream: other },
   { path: '/svc', upstream: `${other}/` },
   { path: '/exact', exact: true, auth: 'none' },
@@ -73,8 +74,6 @@ describe('route rules through the gateway', () => {
   /** Session cookies (`name=value`) of one sign-in each, not touched by the step-up tests. */
   let alice: string;
   let bob: string;
-  /** Signed in at the start, for the maxAge tests (so that their wait overlaps the other tests). */
-  let early: { alice: { browser: Browser; id: string }; bob: { browser: Browser; id: string }; at: number };
 
   before(async () => {
     other = await startEchoUpstream();
@@ -82,8 +81,6 @@ describe('route rules through the gateway', () => {
     cookieName = stack.tessera.cookieName;
     alice = `${cookieName}=${await signIn(stack, stack.browser(), { username: 'alice' })}`;
     bob = `${cookieName}=${await signIn(stack, stack.browser(), { username: 'bob' })}`;
-    const at = Date.now();
-    early = { alice: await freshSignIn('alice'), bob: await freshSignIn('bob'), at };
   });
   after(async () => {
     await stack?.close();
@@ -95,9 +92,6 @@ describe('route rules through the gateway', () => {
     const browser = stack.browser();
     return { browser, id: await signIn(stack, browser, { username }) };
   }
-
-  /** Until the early sign-ins are older than the /recent rule's maxAge (3s), with a margin. */
-  const untilStale = () => sleep(Math.max(0, early.at + 4500 - Date.now()));
 
   async function sessionInfo(cookie: string): Promise<Record<string, unknown>> {
     const response = await fetch(`${stack.url}/auth/session`, { headers: { accept: 'application/json', cookie } });
@@ -282,43 +276,72 @@ describe('route rules through the gateway', () => {
       assert.match(challenge, /error="insufficient_user_authentication"/);
       assert.match(challenge, /acr_values="mfa"/);
       assert.equal(requests.length, 0);
-      // The contract's example answer for this rule (acr mfa, maxAge 10m) carries "max_age":600.
-      assert.equal(body.max_age, 600, `the challenge names every requirement of the rule (got ${api.text})`);
+    });
+
+    test('the API challenge for a rule with acr and maxAge names both (the contract example: "acr_values":"mfa","max_age":600)', async () => {
+      const api = await call(stack, '/pay/charge', { cookie: alice, api: true });
+      const body = JSON.parse(api.text) as Record<string, unknown>;
+      assert.equal(body.acr_values, 'mfa');
+      assert.equal(body.max_age, 600, `got ${api.text}`);
+      assert.match(String(api.headers['www-authenticate']), /max_age="?600"?/);
     });
 
     test('maxAge: an older sign-in is sent back to the IdP with max_age, which asks for the password again; then a new session', async () => {
-      const fresh = await freshSignIn('alice');
-      assert.equal((await fresh.browser.request(`${stack.url}/recent/x`)).status, 200, 'a fresh sign-in passes');
-      const { browser, id: oldId } = early.alice;
+      const { browser, id: oldId } = await freshSignIn('alice');
+      assert.equal((await browser.request(`${stack.url}/recent/x`)).status, 200, 'a fresh sign-in passes');
       const firstAuth = Date.parse(String((await sessionInfo(`${cookieName}=${oldId}`)).authTime));
-      await untilStale();
+      // Well past maxAge (3s) and any clock tolerance (30s): as if the user came back a minute later.
+      const restore = shiftClock(60_000);
+      try {
+        const api = await call(stack, '/recent/x', { cookie: `${cookieName}=${oldId}`, api: true });
+        assert.equal(api.status, 401);
+        const body = JSON.parse(api.text) as Record<string, unknown>;
+        assert.equal(body.error, 'insufficient_user_authentication');
+        assert.equal(body.max_age, 3);
+        assert.match(String(api.headers['www-authenticate']), /max_age="?3"?/);
 
-      const api = await call(stack, '/recent/x', { cookie: `${cookieName}=${oldId}`, api: true });
-      assert.equal(api.status, 401);
-      const body = JSON.parse(api.text) as Record<string, unknown>;
-      assert.equal(body.error, 'insufficient_user_authentication');
-      assert.equal(body.max_age, 3);
-      assert.match(String(api.headers['www-authenticate']), /max_age="?3"?/);
+        const page = await browser.request(`${stack.url}/recent/x`);
+        assert.equal(page.status, 302);
+        const location = new URL(page.headers.get('location') ?? '', stack.url);
+        assert.equal(location.pathname, '/auth/login');
+        assert.equal(location.searchParams.get('max_age'), '3');
 
-      const page = await browser.request(`${stack.url}/recent/x`);
-      assert.equal(page.status, 302);
-      const location = new URL(page.headers.get('location') ?? '', stack.url);
-      assert.equal(location.pathname, '/auth/login');
-      assert.equal(location.searchParams.get('max_age'), '3');
+        const visited: URL[] = [];
+        const done = await browser.signIn(`${stack.url}/recent/x`, {
+          username: 'alice', password: 'alice', stopAt: (url) => { visited.push(url); return false; },
+        });
+        assert.ok(visited.some((u) => /\/interaction\/[^/]+\/login$/.test(u.pathname)), 'the IdP asked for the password again (max_age forced a re-authentication)');
+        assert.ok(visited.some((u) => u.searchParams.get('max_age') === '3'), 'max_age was sent to the IdP');
+        assert.equal(done.status, 200, `ended at ${done.url}`);
+        assert.equal(new URL(done.url).pathname, '/recent/x');
+        const newId = stack.sessionCookie(browser);
+        assert.ok(newId !== undefined && newId !== oldId, 'a new session id');
+        assert.equal(await sessionStatus(stack, `${cookieName}=${oldId}`), 401, 'the old cookie is dead');
+        const info = await sessionInfo(`${cookieName}=${newId}`);
+        assert.ok(Date.parse(String(info.authTime)) >= firstAuth + 55_000, 'auth_time is the new sign-in');
+        assert.equal((await browser.request(`${stack.url}/recent/x`)).status, 200, 'no second step-up');
+      } finally {
+        restore();
+      }
+    });
 
-      const visited: URL[] = [];
-      const done = await browser.signIn(`${stack.url}/recent/x`, {
-        username: 'alice', password: 'alice', stopAt: (url) => { visited.push(url); return false; },
-      });
-      assert.ok(visited.some((u) => /\/interaction\/[^/]+\/login$/.test(u.pathname)), 'the IdP asked for the password again (max_age forced a re-authentication)');
-      assert.ok(visited.some((u) => u.searchParams.get('max_age') === '3'), 'max_age was sent to the IdP');
-      assert.equal(done.status, 200, `ended at ${done.url}`);
-      assert.equal(new URL(done.url).pathname, '/recent/x');
-      const newId = stack.sessionCookie(browser);
-      assert.ok(newId !== undefined && newId !== oldId, 'a new session id');
-      assert.equal(await sessionStatus(stack, `${cookieName}=${oldId}`), 401, 'the old cookie is dead');
-      const info = await sessionInfo(`${cookieName}=${newId}`);
-      assert.ok(Date.parse(String(info.authTime)) > firstAuth, 'auth_time moved on');
+    // maxAge allows the 30 s clock tolerance the callback grants the ID token's auth_time, so a
+    // sign-in the callback accepted is never sent straight back (docs/configuration.md).
+    test('maxAge is the age the rule says, plus the 30 s clock tolerance: a sign-in 40 s old does not satisfy maxAge 3s, one 90 s old satisfies 2m', async () => {
+      const { id } = await freshSignIn('bob');
+      let restore = shiftClock(40_000);
+      try {
+        const api = await call(stack, '/recent', { cookie: `${cookieName}=${id}`, api: true });
+        assert.equal(api.status, 401, `a 40 s old sign-in passed a 3 s maxAge (${api.status})`);
+      } finally {
+        restore();
+      }
+      restore = shiftClock(90_000);
+      try {
+        assert.equal((await call(stack, '/fresh', { cookie: `${cookieName}=${id}`, api: true })).status, 200);
+      } finally {
+        restore();
+      }
     });
 
     test('a failed step-up (the IdP answers without mfa) creates no session and leaves the old one as it was', async () => {
@@ -342,17 +365,24 @@ describe('route rules through the gateway', () => {
     });
 
     test('a failed maxAge step-up (the IdP answers with the old auth_time) creates no session and leaves the old one', async () => {
-      const { browser, id: oldId } = early.bob;
-      await untilStale();
-      const isAuthorize = (url: URL) => url.origin !== stack.url && url.searchParams.has('max_age');
-      const stopped = await browser.signIn(`${stack.url}/recent`, { username: 'bob', password: 'bob', stopAt: isAuthorize });
-      assert.ok(stopped.stopped, 'the step-up went to the IdP with max_age');
-      const authorize = new URL(stopped.url);
-      authorize.searchParams.delete('max_age');
-      const answer = await browser.signIn(authorize.href, { username: 'bob', password: 'bob' });
-      assert.equal(answer.status, 403, `the callback refuses a stale auth_time (ended at ${answer.url})`);
-      assert.equal(stack.sessionCookie(browser), oldId);
-      assert.equal(await sessionStatus(stack, `${cookieName}=${oldId}`), 200, 'the old session still works');
+      const { browser, id: oldId } = await freshSignIn('bob');
+      const restore = shiftClock(60_000);
+      try {
+        const isAuthorize = (url: URL) => url.origin !== stack.url && url.searchParams.has('max_age');
+        const stopped = await browser.signIn(`${stack.url}/recent`, { username: 'bob', password: 'bob', stopAt: isAuthorize });
+        assert.ok(stopped.stopped, 'the step-up went to the IdP with max_age');
+        const authorize = new URL(stopped.url);
+        // A tampered authorization request: the IdP answers from its session, with the old auth_time.
+        authorize.searchParams.delete('max_age');
+        // Stop once the callback has answered, before any redirect it gives is followed.
+        const answer = await browser.signIn(authorize.href, { username: 'bob', password: 'bob', stopAt: (url) => url.origin === stack.url && url.pathname !== '/auth/callback' });
+        assert.ok(!answer.stopped, `the callback must not accept an auth_time older than max_age=3 (it redirected to ${answer.url}, having created a session)`);
+        assert.equal(answer.status, 403, `the callback refuses a stale auth_time (ended at ${answer.url})`);
+        assert.equal(stack.sessionCookie(browser), oldId);
+        assert.equal(await sessionStatus(stack, `${cookieName}=${oldId}`), 200, 'the old session still works');
+      } finally {
+        restore();
+      }
     });
   });
 
@@ -445,10 +475,29 @@ describe('route rules through the gateway', () => {
       }
     });
 
-    test('";" parameters are ignored for matching: /admin;x=1 is /admin', async () => {
-      for (const target of ['/admin;x=1', '/admin;/users', '/public;x/../admin']) {
+    test('a path that normalises into /auth/* is answered by Tessera, never proxied', async () => {
+      for (const target of ['/x/../auth/session', '/%2e/auth/session', '//auth/session', '//x:99999/../auth/session', '//[/../auth/session']) {
+        const { result, requests } = await reached(stack.upstream, () => rawRequest(port(), target, { headers: { cookie: bob, accept: 'application/json' } }));
+        assert.equal(requests.length, 0, `${target} reached the upstream as ${JSON.stringify(requests[0]?.url)}`);
+        assert.equal(result.status, 200, target);
+        assert.equal((JSON.parse(result.body) as { sub?: string }).sub, 'bob', target);
+      }
+    });
+
+    test('the body limit and Expect: 100-continue judge the normalised path, not a raw "/auth/.." prefix', async () => {
+      for (const target of ['/reports', '/auth/../reports', '/auth/%2e%2e/reports']) {
+        const big = await rawExchange(port(), `POST ${target} HTTP/1.1\r\nHost: localhost\r\nCookie: ${bob}\r\nContent-Length: 20000000\r\n\r\nabc`, 1500);
+        assert.equal(rawStatus(big), 413, `${target}: a declared 20 MB body is refused before anything is proxied`);
+        const early = await rawExchange(port(), `POST ${target} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n`, 1000);
+        assert.ok(!early.startsWith('HTTP/1.1 100'), `${target}: no 100 Continue before the session check (got ${JSON.stringify(early.slice(0, 40))})`);
+        assert.equal(rawStatus(early.replace(/^HTTP\/1\.1 100[^\r]*\r\n\r\n/, '')), 302, target);
+      }
+    });
+
+    test('";" parameters never carry a request past a rule: /admin;x=1 is refused (400: it reads as /admin to some servers, as another path to others)', async () => {
+      for (const target of ['/admin;x=1', '/admin;/users', '/public;x/../admin', '/;/admin', '/public;x=1']) {
         const { result, requests } = await reached(stack.upstream, () => rawRequest(port(), target, { headers: { cookie: bob } }));
-        assert.equal(result.status, 403, target);
+        assert.ok(result.status === 400 || result.status === 403, `${target}: ${result.status}`);
         assert.equal(requests.length, 0, target);
       }
     });

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Gateway } from '../../src/gateway/server.js';
 import { createTessera } from '../../src/tessera.js';
 import { closeServer, listen, startStack, type Stack } from '../helpers/stack.js';
-import { minimalOptions, rawExchange, rawStatus, sessionStatus, sha256, signIn, startGatewayBeside, upstreamRef } from './support.js';
+import { minimalOptions, rawExchange, rawStatus, sessionStatus, sha256, startGatewayBeside, startSignedInStack, upstreamRef } from './support.js';
 
 const adminToken = 'the-admin-token-of-the-gateway-tests-0123456789';
 const MB = 1024 * 1024;
@@ -23,8 +23,7 @@ describe('gateway', () => {
   let id: string;
 
   before(async () => {
-    stack = await startStack({ options: { adminToken } });
-    port = Number(new URL(stack.url).port);
+    ({ stack, port, id } = await startSignedInStack({ options: { adminToken } }));
     evil = createServer((req, res) => {
       evilRequests += 1;
       req.resume();
@@ -35,7 +34,6 @@ describe('gateway', () => {
       socket.destroy();
     });
     evilPort = Number(new URL(await listen(evil, 0)).port);
-    id = await signIn(stack, stack.browser());
   });
   after(async () => {
     await closeServer(evil);

@@ -11,8 +11,8 @@ import type { Gateway } from '../../src/gateway/server.js';
 import { createTessera } from '../../src/tessera.js';
 import { runCli } from '../helpers/cli.js';
 import { baseEnv, problems, serveEnv } from '../helpers/config.js';
-import { startStack, type Stack } from '../helpers/stack.js';
-import { minimalOptions, rawExchange, rawStatus, signIn, startGatewayBeside } from './support.js';
+import type { Stack } from '../helpers/stack.js';
+import { minimalOptions, rawExchange, rawStatus, startGatewayBeside, startSignedInStack } from './support.js';
 
 /** Lines only a Prometheus exposition of Tessera's metrics holds. */
 const prometheus = /# (HELP|TYPE) tessera_|^tessera_sessions_created_total/m;
@@ -23,9 +23,7 @@ describe('metrics listener', () => {
   let id: string;
 
   before(async () => {
-    stack = await startStack();
-    port = Number(new URL(stack.url).port);
-    id = await signIn(stack, stack.browser());
+    ({ stack, port, id } = await startSignedInStack());
   });
   after(async () => { await stack?.close(); });
 
