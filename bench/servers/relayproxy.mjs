@@ -16,6 +16,6 @@ const proxy = new UpstreamProxy({
 });
 const identity = { sub: 'alice', roles: ['admin', 'user'], tid: 'tenant', ref: 'AAAAAAAAAAAAAAAAAAAAAA', acr: 'pwd', amr: ['pwd'] };
 const peer = { address: '127.0.0.1', trusted: false, client: '127.0.0.1' };
-const server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000 }, (req, res) => void proxy.forward(req, res, identity, peer, undefined, undefined));
+const server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000 }, (req, res) => void proxy.forward(req, res, { identity, peer, forwardedFor: undefined, sessionId: undefined, target: req.url }));
 server.keepAliveTimeout = 65_000;
 server.listen(port, '127.0.0.1', () => ready({ port }));
