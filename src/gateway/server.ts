@@ -73,10 +73,11 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
       }
 
       const { cookie, contentLength, forwardedFor } = readRequestHeaders(req.rawHeaders);
-      const canonical = normalisePath(url);
-      const auth = canonical.ok && isAuthPath(canonical.path);
+      const bigBody = Number(contentLength ?? 0) > maxBodyBytes;
+      // Only a large body or an Expect needs to know now whether this is `/auth/*` (decided on the canonical path).
+      const auth = (bigBody || expectsContinue) && isCanonicalAuthPath(url);
       // `/auth/*` reads at most 64 KB of a body itself; everything else is refused before the session check.
-      if (!auth && Number(contentLength ?? 0) > maxBodyBytes) {
+      if (!auth && bigBody) {
         return void res.writeHead(413, { ...plain, connection: 'close' }).end('Request body too large.\n');
       }
       if (auth && expectsContinue) res.writeContinue();
@@ -137,6 +138,11 @@ function isTesseraCookieName(name: string, sessionCookie: string): boolean {
   // Every whitespace some parser trims (NBSP included), and any case.
   n = n.trim().toLowerCase();
   return n === sessionCookie.toLowerCase() || n.startsWith('tessera-txn-') || n.startsWith('__host-tessera');
+}
+
+function isCanonicalAuthPath(url: string): boolean {
+  const canonical = normalisePath(url);
+  return canonical.ok && isAuthPath(canonical.path);
 }
 
 /** The session cookie's value, when the request carries one. */

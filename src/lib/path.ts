@@ -15,6 +15,8 @@ export type NormalisedPath =
   | { ok: false; reason: string };
 
 const unreserved = /[A-Za-z0-9\-._~]/;
+/** Segments of unreserved and sub-delimiter characters (no `.`, `%` or `;`), single slashes. */
+const plain = /^(?:\/[A-Za-z0-9\-_~!$&'()*+,=:@]+)*\/?$/;
 
 /** Splits an origin-form target into its canonical path and its query (with the `?`, or empty). */
 export function normalisePath(target: string): NormalisedPath {
@@ -22,6 +24,8 @@ export function normalisePath(target: string): NormalisedPath {
   const raw = q === -1 ? target : target.slice(0, q);
   const query = q === -1 ? '' : target.slice(q);
   if (raw.charCodeAt(0) !== 0x2f) return { ok: false, reason: 'the path must start with "/"' };
+  // Most paths are canonical already: no escape, no dot, no doubled slash, nothing to refuse.
+  if (plain.test(raw)) return { ok: true, path: raw, query };
   let decoded = '';
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
