@@ -110,7 +110,7 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
       }
     } catch (err) {
       // Only token relay reads the store after the decision; an outage there is a 503 as well.
-      if (isTesseraError(err) && err.transient) return sendDenial(res, storeUnavailable(isApiRequest((name) => req.headers[name] as string | undefined)));
+      if (isTesseraError(err) && err.transient) return sendDenial(res, storeUnavailable(isApiRequest(nodeFacts(req, config.publicUrl).header)));
       logger.error({ error: err instanceof Error ? err.stack : String(err) }, 'gateway request failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end('Internal error.\n');
       else res.destroy();
