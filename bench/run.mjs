@@ -9,10 +9,11 @@
 // Options: --duration s (8), --warmup s (2), --rounds n (2), --connections n (32), --only id,id,
 // --tool wrk|autocannon, --pin (servers on CPU 0, load generator on the others), --scale-sessions n
 // (1000000), --scale-without-tokens (what-if: records without sealed tokens), --cpu-prof DIR (CPU
-// profiles of the Tessera servers). See docs/performance.md.
+// profiles of the Tessera servers), --docs (write docs/performance.md's results and the chart
+// docs/performance.svg from this run). See docs/performance.md.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +36,7 @@ const { values: args } = parseArgs({
     'scale-without-tokens': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     pin: { type: 'boolean', default: false },
+    docs: { type: 'boolean', default: false },
   },
 });
 
@@ -67,7 +69,7 @@ function ensureBuild() {
 ensureBenchDependencies();
 ensureBuild();
 
-const { startNode, stopAll, portInUse, waitForPort, pinned } = await import('./lib/processes.mjs');
+const { startNode, startCommand, stopAll, portInUse, waitForPort, pinned } = await import('./lib/processes.mjs');
 const { cpuSeconds, pidsNamed, hasProc, machineBusySeconds, finishedChildrenSeconds } = await import('./lib/cpu.mjs');
 const { load, hasWrk } = await import('./lib/load.mjs');
 const { Browser } = await import('./lib/login.mjs');
@@ -183,7 +185,7 @@ async function runLoad() {
   const tool = args.tool ?? (hasWrk() ? 'wrk' : 'autocannon');
   const apacheInstalled = existsSync('/usr/lib/apache2/modules/mod_auth_openidc.so') && hasCommand('apache2');
 
-  const ports = { upstream: 9000, bareproxy: 4500, relayproxy: 4510, op: 3999, eoc: 4100, apache: 4200, es: 4300, idp: 4000, tsqlite: 4600, tredis: 4610, barenode: 4400, tnode: 4401, bareexpress: 4402, texpress: 4403 };
+  const ports = { upstream: 9000, bareproxy: 4500, relayproxy: 4510, op: 3999, eoc: 4100, apache: 4200, es: 4300, idp: 4000, tsqlite: 4600, tredis: 4610, nginx: 4620, haproxy: 4630, barenode: 4400, tnode: 4401, bareexpress: 4402, texpress: 4403 };
   const cpuCount = cpus().length;
   const pin = args.pin && cpuCount >= 2 && hasCommand('taskset');
   if (args.pin && !pin) console.log('note: --pin needs taskset and at least 2 CPUs; running unpinned');
@@ -213,6 +215,7 @@ async function runLoad() {
     server('Tessera relay alone', 'relayproxy.mjs', { PORT: ports.relayproxy }).then((p) => (pids.relayproxy = p.pid)),
     server('oidc-provider OP', 'op.mjs').then((p) => helperPids.push(p.pid)),
   ]);
+  const anchorNotes = await startAnchors({ ports, pids, cpus: serverCpus });
   const idp = await server('dev IdP', 'dev-idp.mjs', { PORT: ports.idp, DATA_DIR: join(tmp, 'idp') });
   helperPids.push(idp.pid);
   const { generateKeyEntry } = await import('../dist/index.js');
@@ -279,6 +282,8 @@ async function runLoad() {
   const all = [
     { id: 'upstream', group: 'reference', name: 'upstream alone (no proxy)', port: ports.upstream, body: 'ok' },
     { id: 'bareproxy', group: 'gateway', name: 'bare Node proxy (node:http + undici Pool)', port: ports.bareproxy, body: 'ok', baseline: true },
+    pids.nginx && { id: 'nginx', group: 'gateway', name: 'nginx (plain reverse proxy, 1 worker)', port: ports.nginx, body: 'ok', anchor: true },
+    pids.haproxy && { id: 'haproxy', group: 'gateway', name: 'HAProxy (plain reverse proxy, 1 thread)', port: ports.haproxy, body: 'ok' },
     { id: 'relayproxy', group: 'gateway', name: "Tessera's proxy alone (no session check)", port: ports.relayproxy, body: 'ok' },
     { id: 'tsqlite', group: 'gateway', name: 'Tessera gateway, SQLite', port: ports.tsqlite, body: 'ok', tessera: true },
     { id: 'tredis', group: 'gateway', name: 'Tessera gateway, Redis', port: ports.tredis, body: 'ok', tessera: true },
@@ -295,7 +300,7 @@ async function runLoad() {
     // --only a,b: those targets and the baselines they are compared with.
     const wanted = new Set(args.only.split(','));
     const groups = new Set(all.filter((t) => wanted.has(t.id)).map((t) => (t.group === 'reference' ? 'gateway' : t.group)));
-    targets = all.filter((t) => wanted.has(t.id) || (t.baseline && groups.has(t.group)));
+    targets = all.filter((t) => wanted.has(t.id) || ((t.baseline || t.anchor) && groups.has(t.group)));
   }
 
   const check = async (t) => {
@@ -308,14 +313,15 @@ async function runLoad() {
 
   // ── Load, alternating: every target once per round, the order reversed every other round ───────
   // CPU time per request of the server-side processes (the target, and the upstream behind proxies).
-  const proxies = new Set(['bareproxy', 'relayproxy', 'tsqlite', 'tredis', 'apache']);
+  const proxies = new Set(['bareproxy', 'relayproxy', 'tsqlite', 'tredis', 'apache', 'nginx', 'haproxy']);
   const serverPids = (t) => {
     if (t.id === 'apache') return () => [...pidsNamed('apache2'), pids.upstream];
+    if (t.id === 'nginx') return () => [...pidsNamed('nginx'), pids.upstream];
     const own = pids[t.id] ? [pids[t.id]] : [];
     return proxies.has(t.id) ? [...own, pids.upstream] : own;
   };
   // Everything this run causes (its servers, Apache, Redis, itself), to tell other load on the machine apart.
-  const allOurPids = () => [process.pid, ...new Set(Object.values(pids)), ...pidsNamed('apache2'), ...pidsNamed('redis-server'), ...helperPids];
+  const allOurPids = () => [process.pid, ...new Set(Object.values(pids)), ...pidsNamed('apache2'), ...pidsNamed('nginx'), ...pidsNamed('redis-server'), ...helperPids];
   const samples = new Map(targets.map((t) => [t.id, []]));
   let othersBusy = 0;
   let measured = 0;
@@ -349,6 +355,7 @@ async function runLoad() {
     const b = byId[baselineOf[r.group]];
     r.ratio = b ? r.rps / b.rps : Number.NaN;
     r.addedP99 = b && targets.find((t) => t.id === r.id)?.tessera ? r.p99 - b.p99 : undefined;
+    r.vsNginx = byId.nginx && r.group === 'gateway' ? r.rps / byId.nginx.rps : undefined;
   }
 
   const sections = [
@@ -362,6 +369,7 @@ async function runLoad() {
     { title: 'p50 ms', value: (r) => fmt(r.p50, 2) },
     { title: 'p99 ms', value: (r) => fmt(r.p99, 2) },
     { title: 'ratio', value: (r) => fmt(r.ratio, 2) },
+    { title: 'vs nginx', value: (r) => (r.vsNginx === undefined ? '' : fmt(r.vsNginx, 2)) },
     { title: 'p99 added', value: (r) => (r.addedP99 === undefined ? '' : `${r.addedP99 >= 0 ? '+' : ''}${fmt(r.addedP99, 2)}`) },
     { title: 'CPU µs/req', value: (r) => fmt(r.cpuUsPerRequest, 1) },
   ];
@@ -375,13 +383,20 @@ async function runLoad() {
     console.log(`${title}\n${table(rows, columns)}\n`);
   }
   if (apacheNote) console.log(`note: ${apacheNote}\n`);
+  for (const note of anchorNotes) console.log(`note: ${note}\n`);
 
   const goals = [];
   const goal = (text, ok, measured) => goals.push({ goal: text, met: ok, measured });
   const r = (id) => byId[id];
+  // Issue 15: against the C ceiling (nginx as a plain reverse proxy), one worker each.
+  if (r('nginx')) {
+    for (const id of ['tredis', 'tsqlite']) if (r(id)) goal(`${r(id).name} ≥ 0.75× nginx`, r(id).vsNginx >= 0.75, fmt(r(id).vsNginx, 2));
+    if (r('relayproxy')) goal("Tessera's relay with no session check ≥ 0.90× nginx", r('relayproxy').vsNginx >= 0.9, fmt(r('relayproxy').vsNginx, 2));
+  }
+  if (r('tnode')) goal('node:http + authenticate() ≥ 0.90 of the bare handler', r('tnode').ratio >= 0.9, fmt(r('tnode').ratio, 2));
+  // Issue 6, kept as regressions guards.
   if (r('tredis')) goal('gateway with Redis ≥ 0.80 of the bare proxy', r('tredis').ratio >= 0.8, fmt(r('tredis').ratio, 2));
   if (r('tsqlite')) goal('gateway with SQLite ≥ 0.85 of the bare proxy', r('tsqlite').ratio >= 0.85, fmt(r('tsqlite').ratio, 2));
-  if (r('tnode')) goal('node:http middleware ≥ 0.75 of the bare handler', r('tnode').ratio >= 0.75, fmt(r('tnode').ratio, 2));
   const gatewayTessera = ['tredis', 'tsqlite'].map(r).filter(Boolean);
   const slowest = gatewayTessera.length ? Math.min(...gatewayTessera.map((x) => x.rps)) : Number.NaN;
   if (r('apache') && gatewayTessera.length) goal('≥ 4× mod_auth_openidc', slowest / r('apache').rps >= 4, `${fmt(slowest / r('apache').rps, 1)}×`);
@@ -389,18 +404,54 @@ async function runLoad() {
   for (const id of ['tsqlite', 'tredis', 'tnode', 'texpress']) {
     if (r(id)) goal(`p99 added ≤ 1 ms at ${connections} connections: ${r(id).name}`, r(id).addedP99 <= 1, `${fmt(r(id).addedP99, 2)} ms`);
   }
-  console.log('Goals (issue 6)');
+  console.log('Goals')
   for (const g of goals) console.log(`  ${g.met ? 'met   ' : 'MISSED'}  ${g.goal}: ${g.measured}`);
   const othersShare = measured > 0 ? othersBusy / measured : 0;
   if (othersShare > 0.1) console.log(`\nwarning: other processes used ${fmt(othersShare * 100)}% of a CPU on average while we measured; numbers from this run are noisy`);
   const errors = results.filter((x) => x.errors > 0);
   if (errors.length) console.log(`\nwarning: errors during load: ${errors.map((x) => `${x.name} ${x.errors}`).join(', ')}`);
 
+  const settings = { tool, connections, rounds, seconds, warmup, pinned: pin ? { servers: serverCpus, load: loadCpus } : false };
+  const notes = [apacheNote, ...anchorNotes].filter(Boolean);
   if (args.json) {
-    const out = { kind: 'tessera-bench', date: new Date().toISOString(), machine: m, settings: { tool, connections, rounds, seconds, warmup, pinned: pin ? { servers: serverCpus, load: loadCpus } : false }, results, goals, otherLoadCpuShare: othersShare, notes: apacheNote ? [apacheNote] : [] };
+    const out = { kind: 'tessera-bench', date: new Date().toISOString(), machine: m, settings, results, goals, otherLoadCpuShare: othersShare, notes };
     writeFileSync(args.json, `${JSON.stringify(out, null, 2)}\n`);
     console.log(`\nwrote ${args.json}`);
   }
+  if (args.docs) {
+    const { writeResults } = await import('./lib/report.mjs');
+    const written = writeResults({ docsDir: join(root, 'docs'), machine: m, settings, sections, results, goals, notes, columns });
+    console.log(`\nwrote ${written.join(', ')}`);
+  }
+}
+
+/** nginx and HAProxy as plain reverse proxies in front of the same upstream (when installed). */
+async function startAnchors({ ports, pids, cpus }) {
+  const notes = [];
+  const fill = (template, dir, port) => readFileSync(join(benchDir, 'anchors', template), 'utf8')
+    .replaceAll('@DIR@', dir).replaceAll('@PORT@', String(port)).replaceAll('@UPSTREAM_PORT@', String(ports.upstream));
+  const nginx = findCommand('nginx');
+  if (nginx) {
+    const dir = join(tmp, 'nginx');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'nginx.conf'), fill('nginx.conf.template', dir, ports.nginx));
+    pids.nginx = (await startCommand('nginx', nginx, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', 'stderr'], { port: ports.nginx, cpus })).pid;
+  } else notes.push('nginx skipped: not installed (Debian: apt-get install nginx).');
+  const haproxy = findCommand('haproxy');
+  if (haproxy) {
+    const dir = join(tmp, 'haproxy');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'haproxy.cfg'), fill('haproxy.cfg.template', dir, ports.haproxy));
+    pids.haproxy = (await startCommand('HAProxy', haproxy, ['-db', '-f', join(dir, 'haproxy.cfg')], { port: ports.haproxy, cpus })).pid;
+  } else notes.push('HAProxy skipped: not installed (Debian: apt-get install haproxy).');
+  for (const note of notes) console.log(`note: ${note}`);
+  return notes;
+}
+
+/** The path of `name` on PATH or in the sbin folders (Debian installs nginx and HAProxy there). */
+function findCommand(name) {
+  if (hasCommand(name)) return name;
+  return ['/usr/sbin', '/usr/local/sbin', '/sbin'].map((dir) => join(dir, name)).find((path) => existsSync(path));
 }
 
 function hasCommand(name) {

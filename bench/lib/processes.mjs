@@ -55,6 +55,27 @@ export function pinned(cpus, command, args) {
   return cpus === undefined ? [command, args] : ['taskset', ['-c', cpus, command, ...args]];
 }
 
+/**
+ * Starts a foreground server that is not Node (nginx, HAProxy), tracks it, and resolves with its
+ * pid once `port` accepts connections.
+ */
+export async function startCommand(name, command, args, { port, cpus, cwd } = {}) {
+  const [cmd, cmdArgs] = pinned(cpus, command, args);
+  const child = spawn(cmd, cmdArgs, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.add(child);
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-5000)));
+  let exited;
+  child.on('exit', (code) => { children.delete(child); exited = code ?? 'signal'; });
+  const until = Date.now() + 15_000;
+  while (Date.now() < until) {
+    if (exited !== undefined) throw new Error(`${name} exited (${exited}) before it was ready: ${stderr.trim()}`);
+    if (await portInUse(port)) return { pid: child.pid };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name} did not listen on ${port} within 15 s: ${stderr.trim()}`);
+}
+
 /** Starts any command and tracks it, for the load generator. */
 export function run(command, args, { env, cpus } = {}) {
   [command, args] = pinned(cpus, command, args);
