@@ -10,7 +10,8 @@
 // --tool wrk|autocannon, --pin (servers on CPU 0, load generator on the others), --scale-sessions n
 // (1000000), --scale-without-tokens (what-if: records without sealed tokens), --cpu-prof DIR (CPU
 // profiles of the Tessera servers), --docs (write docs/performance.md's results and the chart
-// docs/performance.svg from this run). See docs/performance.md.
+// docs/performance.svg from this run), --logins n (concurrent sign-ins per target after the load,
+// 200; 0 skips). See docs/performance.md.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -37,6 +38,7 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     pin: { type: 'boolean', default: false },
     docs: { type: 'boolean', default: false },
+    logins: { type: 'string', default: '200' },
   },
 });
 
@@ -345,6 +347,24 @@ async function runLoad() {
   }
   for (const t of targets) await check(t); // the session survived the load: the numbers were authenticated requests
 
+  // ── Logins: many browsers at once through the whole flow, CPU of the relying party per login ─────
+  const loginRuns = [];
+  const loginCount = Number(args.logins);
+  if (loginCount > 0) {
+    const { concurrentLogins } = await import('./lib/logins.mjs');
+    const loginTargets = [
+      { id: 'tredis', name: 'Tessera gateway, Redis (dev IdP)', start: `${base(ports.tredis)}/`, pid: pids.tredis, expect: 'ok' },
+      { id: 'tsqlite', name: 'Tessera gateway, SQLite (dev IdP)', start: `${base(ports.tsqlite)}/`, pid: pids.tsqlite, expect: 'ok' },
+      { id: 'eoc', name: 'express-openid-connect (oidc-provider OP)', start: `${base(ports.eoc)}/`, pid: pids.eoc, expect: 'ok ' },
+    ].filter((t) => !args.only || targets.some((x) => x.id === t.id));
+    console.log(`\nLogins: ${loginCount} browsers at once per target …`);
+    for (const t of loginTargets) {
+      const result = { id: t.id, name: t.name, ...(await concurrentLogins({ startUrl: t.start, pid: t.pid, count: loginCount, expect: t.expect })) };
+      loginRuns.push(result);
+      console.log(`  ${t.name.padEnd(44)} ${fmt(result.loginsPerSecond, 1).padStart(6)} logins/s  ${fmt(result.cpuMsPerLogin, 2)} ms CPU/login  ${result.errors} errors${result.firstError ? ` (first: ${result.firstError})` : ''}`);
+    }
+  }
+
   const results = targets.map((t) => {
     const s = samples.get(t.id);
     return { id: t.id, group: t.group, name: t.name, rps: median(s.map((x) => x.rps)), p50: median(s.map((x) => x.p50)), p99: median(s.map((x) => x.p99)), cpuUsPerRequest: median(s.map((x) => x.cpuUsPerRequest)), errors: s.reduce((a, x) => a + x.errors, 0), rounds: s };
@@ -404,6 +424,7 @@ async function runLoad() {
   for (const id of ['tsqlite', 'tredis', 'tnode', 'texpress']) {
     if (r(id)) goal(`p99 added ≤ 1 ms at ${connections} connections: ${r(id).name}`, r(id).addedP99 <= 1, `${fmt(r(id).addedP99, 2)} ms`);
   }
+  for (const l of loginRuns) goal(`${loginCount} concurrent sign-ins with zero errors: ${l.name}`, l.errors === 0, `${l.errors} errors`);
   console.log('Goals')
   for (const g of goals) console.log(`  ${g.met ? 'met   ' : 'MISSED'}  ${g.goal}: ${g.measured}`);
   const othersShare = measured > 0 ? othersBusy / measured : 0;
@@ -414,13 +435,13 @@ async function runLoad() {
   const settings = { tool, connections, rounds, seconds, warmup, pinned: pin ? { servers: serverCpus, load: loadCpus } : false };
   const notes = [apacheNote, ...anchorNotes].filter(Boolean);
   if (args.json) {
-    const out = { kind: 'tessera-bench', date: new Date().toISOString(), machine: m, settings, results, goals, otherLoadCpuShare: othersShare, notes };
+    const out = { kind: 'tessera-bench', date: new Date().toISOString(), machine: m, settings, results, logins: loginRuns, goals, otherLoadCpuShare: othersShare, notes };
     writeFileSync(args.json, `${JSON.stringify(out, null, 2)}\n`);
     console.log(`\nwrote ${args.json}`);
   }
   if (args.docs) {
     const { writeResults } = await import('./lib/report.mjs');
-    const written = writeResults({ docsDir: join(root, 'docs'), machine: m, settings, sections, results, goals, notes, columns });
+    const written = writeResults({ docsDir: join(root, 'docs'), machine: m, settings, sections, results, logins: loginRuns, goals, notes, columns });
     console.log(`\nwrote ${written.join(', ')}`);
   }
 }

@@ -12,7 +12,7 @@ const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', {
 const escape = (text) => String(text).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 
 /** Markdown for the run: machine, settings, one table per section, the goals. */
-export function resultsMarkdown({ machine, settings, sections, results, goals, notes, columns, date = new Date() }) {
+export function resultsMarkdown({ machine, settings, sections, results, logins = [], goals, notes, columns, date = new Date() }) {
   const lines = [];
   lines.push(`One run of \`npm run bench -- --docs\` on ${date.toISOString().slice(0, 10)}: ${settings.tool} with ${settings.connections} connections, ${settings.rounds} rounds × ${settings.seconds} s per target after a ${settings.warmup} s warm-up, medians of the rounds${settings.pinned ? `, servers on CPU ${settings.pinned.servers} and the load generator on CPU ${settings.pinned.load}` : ''}.`);
   lines.push('');
@@ -28,6 +28,12 @@ export function resultsMarkdown({ machine, settings, sections, results, goals, n
     lines.push(`| ${cols.map((c) => c.title).join(' | ')} |`);
     lines.push(`|${cols.map((c) => (c.left ? '---' : '---:')).join('|')}|`);
     for (const r of rows) lines.push(`| ${cols.map((c) => (c.left && tesseraIds.has(r.id) ? `**${c.value(r)}**` : c.value(r))).join(' | ')} |`);
+    lines.push('');
+  }
+  if (logins.length) {
+    lines.push(`### Logins: ${logins[0].count} browsers signing in at once`, '');
+    lines.push('| relying party | logins/s | CPU ms per login (its own process) | errors |', '|---|---:|---:|---:|');
+    for (const l of logins) lines.push(`| ${tesseraIds.has(l.id) ? `**${l.name}**` : l.name} | ${fmt(l.loginsPerSecond, 1)} | ${fmt(l.cpuMsPerLogin, 2)} | ${l.errors} |`);
     lines.push('');
   }
   lines.push('### Goals', '');
