@@ -1,6 +1,7 @@
 // Logins under load: `count` scripted browsers sign in at once through the whole flow (redirect to
 // the OP, the OP's form, the callback, the session), and the CPU the relying party's own process
 // spent on them is read from /proc — the IdP's work is not counted.
+import { performance } from 'node:perf_hooks';
 import { Browser } from './login.mjs';
 import { cpuSeconds, hasProc } from './cpu.mjs';
 
