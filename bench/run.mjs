@@ -187,7 +187,7 @@ async function runLoad() {
   const tool = args.tool ?? (hasWrk() ? 'wrk' : 'autocannon');
   const apacheInstalled = existsSync('/usr/lib/apache2/modules/mod_auth_openidc.so') && hasCommand('apache2');
 
-  const ports = { upstream: 9000, bareproxy: 4500, relayproxy: 4510, op: 3999, eoc: 4100, apache: 4200, es: 4300, idp: 4000, tsqlite: 4600, tredis: 4610, nginx: 4620, haproxy: 4630, barenode: 4400, tnode: 4401, bareexpress: 4402, texpress: 4403 };
+  const ports = { upstream: 9000, bareproxy: 4500, relayproxy: 4510, op: 3999, eoc: 4100, apache: 4200, es: 4300, idp: 4000, tsqlite: 4600, tredis: 4610, tredis2: 4615, nginx: 4620, haproxy: 4630, barenode: 4400, tnode: 4401, bareexpress: 4402, texpress: 4403 };
   const cpuCount = cpus().length;
   const pin = args.pin && cpuCount >= 2 && hasCommand('taskset');
   if (args.pin && !pin) console.log('note: --pin needs taskset and at least 2 CPUs; running unpinned');
@@ -202,7 +202,7 @@ async function runLoad() {
   await redisCheck.quit();
 
   console.log(`Starting servers (load generator: ${tool}, ${connections} connections, ${rounds} × ${seconds} s per target) …`);
-  const profiled = new Set(['tessera.mjs', 'middleware.mjs']);
+  const profiled = new Set(['tessera.mjs', 'middleware.mjs', 'relayproxy.mjs']);
   const server = (name, file, env = {}) => startNode(name, join(benchDir, 'servers', file), {
     env,
     cwd: tmp,
@@ -210,6 +210,7 @@ async function runLoad() {
     nodeArgs: args['cpu-prof'] && profiled.has(file) ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`, `--cpu-prof-name=${file.replace('.mjs', '')}-${env.TESSERA_PORT ?? env.PORT}.cpuprofile`] : [],
   });
   const pids = {};
+  const workerPids = {};
   const helperPids = [];
   await Promise.all([
     server('upstream', 'upstream.mjs', { PORT: ports.upstream }).then((p) => (pids.upstream = p.pid)),
@@ -240,6 +241,8 @@ async function runLoad() {
     server('express-session', 'es.mjs', { REDIS_PREFIX: esPrefix }).then((p) => (pids.es = p.pid)),
     server('tessera serve (SQLite)', 'tessera.mjs', tesseraEnv(ports.tsqlite, `sqlite:${join(tmp, 'sessions.db')}`)).then((p) => (pids.tsqlite = p.pid)),
     server('tessera serve (Redis)', 'tessera.mjs', tesseraEnv(ports.tredis, redisUrl)).then((p) => (pids.tredis = p.pid)),
+    // The same on every core this machine has: node:cluster, two workers on two cores.
+    server('tessera serve (Redis, 2 workers)', 'tessera-workers.mjs', { ...tesseraEnv(ports.tredis2, redisUrl), TESSERA_WORKERS: '2' }).then((p) => { pids.tredis2 = p.pid; workerPids.tredis2 = p.pids; }),
     // One process, four ports: bare node:http, node:http + authenticate(), bare Express, Express + tesseraExpress.
     server('middleware mode', 'middleware.mjs', { ...tesseraEnv(ports.tnode, redisUrl), PORT: String(ports.barenode) }).then((p) => {
       for (const id of ['barenode', 'tnode', 'bareexpress', 'texpress']) pids[id] = p.pid;
@@ -274,6 +277,7 @@ async function runLoad() {
   await Promise.all([
     signIn(ports.tsqlite, '/', 'tessera', 'alice').then((c) => (cookies.tsqlite = c)),
     signIn(ports.tredis, '/', 'tessera', 'alice').then((c) => (cookies.tredis = c)),
+    signIn(ports.tredis2, '/', 'tessera', 'alice').then((c) => (cookies.tredis2 = c)),
     signIn(ports.tnode, '/auth/login?returnTo=/', 'tessera', 'alice').then((c) => (cookies.tnode = c)),
     signIn(ports.texpress, '/', 'tessera', 'alice').then((c) => (cookies.texpress = c)),
     signIn(ports.eoc, '/', undefined, 'alice').then((c) => (cookies.eoc = c)),
@@ -289,6 +293,7 @@ async function runLoad() {
     { id: 'relayproxy', group: 'gateway', name: "Tessera's proxy alone (no session check)", port: ports.relayproxy, body: 'ok' },
     { id: 'tsqlite', group: 'gateway', name: 'Tessera gateway, SQLite', port: ports.tsqlite, body: 'ok', tessera: true },
     { id: 'tredis', group: 'gateway', name: 'Tessera gateway, Redis', port: ports.tredis, body: 'ok', tessera: true },
+    { id: 'tredis2', group: 'gateway', name: 'Tessera gateway, Redis, 2 workers', port: ports.tredis2, body: 'ok', tessera: true },
     apache && { id: 'apache', group: 'gateway', name: 'Apache mod_auth_openidc + Redis (proxy)', port: ports.apache, body: 'ok' },
     { id: 'eoc', group: 'gateway', name: 'express-openid-connect (handler)', port: ports.eoc, body: 'ok ' },
     { id: 'es', group: 'gateway', name: 'express-session + connect-redis (handler)', port: ports.es, body: 'ok alice' },
@@ -315,15 +320,16 @@ async function runLoad() {
 
   // ── Load, alternating: every target once per round, the order reversed every other round ───────
   // CPU time per request of the server-side processes (the target, and the upstream behind proxies).
-  const proxies = new Set(['bareproxy', 'relayproxy', 'tsqlite', 'tredis', 'apache', 'nginx', 'haproxy']);
+  const proxies = new Set(['bareproxy', 'relayproxy', 'tsqlite', 'tredis', 'tredis2', 'apache', 'nginx', 'haproxy']);
   const serverPids = (t) => {
     if (t.id === 'apache') return () => [...pidsNamed('apache2'), pids.upstream];
     if (t.id === 'nginx') return () => [...pidsNamed('nginx'), pids.upstream];
+    if (workerPids[t.id]) return [...workerPids[t.id], pids.upstream];
     const own = pids[t.id] ? [pids[t.id]] : [];
     return proxies.has(t.id) ? [...own, pids.upstream] : own;
   };
   // Everything this run causes (its servers, Apache, Redis, itself), to tell other load on the machine apart.
-  const allOurPids = () => [process.pid, ...new Set(Object.values(pids)), ...pidsNamed('apache2'), ...pidsNamed('nginx'), ...pidsNamed('redis-server'), ...helperPids];
+  const allOurPids = () => [process.pid, ...new Set(Object.values(pids)), ...Object.values(workerPids).flat(), ...pidsNamed('apache2'), ...pidsNamed('nginx'), ...pidsNamed('redis-server'), ...helperPids];
   const samples = new Map(targets.map((t) => [t.id, []]));
   let othersBusy = 0;
   let measured = 0;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 const START = '<!-- bench:results:start -->';
 const END = '<!-- bench:results:end -->';
-const tesseraIds = new Set(['relayproxy', 'tsqlite', 'tredis', 'tnode', 'texpress']);
+const tesseraIds = new Set(['relayproxy', 'tsqlite', 'tredis', 'tredis2', 'tnode', 'texpress']);
 
 const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '—');
 const escape = (text) => String(text).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);

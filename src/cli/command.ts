@@ -30,10 +30,13 @@ export function helpFor(command: Command): string {
 }
 
 /** Stops the long-running commands gracefully on SIGTERM / SIGINT. */
-export function onShutdown(close: () => Promise<void>): Promise<number> {
+export function onShutdown(close: () => Promise<void>, announce = true): Promise<number> {
   return new Promise((resolve) => {
+    let stopping = false;
     const stop = (signal: string) => {
-      console.error(`\n${signal}: shutting down…`);
+      if (stopping) return;
+      stopping = true;
+      if (announce) console.error(`\n${signal}: shutting down…`);
       close().then(() => resolve(0), (err: unknown) => {
         console.error(err);
         resolve(1);

@@ -1,8 +1,11 @@
-import { describeConfig, loadConfig } from '../config/index.js';
-import { generateKeyEntry } from '../keys/index.js';
+import { availableParallelism } from 'node:os';
+import { describeConfig, loadConfig, type TesseraConfig } from '../config/index.js';
+import { developmentKeys, generateKeyEntry } from '../keys/index.js';
 import { startDevIdp } from '../dev-idp/index.js';
 import { startGateway } from '../gateway/server.js';
-import { createTessera, internalsOf } from '../tessera.js';
+import { answerPrimary, isWorker, leavePrimary, runWorkers, shareInvalidations } from '../gateway/workers.js';
+import { createLogger } from '../observability/log.js';
+import { createTessera } from '../tessera.js';
 import { describeStore, migrateStore, openStore, parseStoreSpec } from '../stores/index.js';
 import { sessionRefFor } from '../session/ids.js';
 import { onShutdown, UsageError, type Command } from './command.js';
@@ -20,10 +23,19 @@ export const commands: Command[] = [
     async run(values) {
       const config = loadConfig(process.env, configFileOf(values));
       if (!config.upstream) throw new UsageError('TESSERA_UPSTREAM: required for tessera serve (the application to proxy to)');
-      const tessera = createTessera(config);
-      const gateway = await startGateway(tessera, { upstream: config.upstream, port: config.port, host: config.host });
-      internalsOf(tessera).logger.info({ url: gateway.url, publicUrl: config.publicUrl, upstream: config.upstream, metricsUrl: gateway.metricsUrl }, 'gateway listening');
-      return onShutdown(() => gateway.close());
+      const workers = config.workers === 'auto' ? availableParallelism() : config.workers;
+      if (workers > 1 && !isWorker()) return serveWithWorkers(config, workers);
+      const logger = createLogger({ level: config.logLevel });
+      const store = shareInvalidations(openStore(config.store, { logger }), logger);
+      const tessera = createTessera(config, { store, logger });
+      answerPrimary({ metrics: () => tessera.metrics.registry.getMetricsAsJSON(), ready: () => tessera.ready() }, logger);
+      const gateway = await startGateway(tessera, { upstream: config.upstream, port: config.port, host: config.host, metrics: !isWorker() });
+      const worker = isWorker() ? { worker: Number(process.env.TESSERA_WORKER) } : {};
+      logger.info({ ...worker, url: gateway.url, publicUrl: config.publicUrl, upstream: config.upstream, metricsUrl: gateway.metricsUrl }, 'gateway listening');
+      return onShutdown(async () => {
+        await gateway.close();
+        leavePrimary();
+      }, !isWorker());
     },
   },
   {
@@ -123,3 +135,13 @@ export const commands: Command[] = [
   },
 ];
 
+
+/** `tessera serve` with TESSERA_WORKERS > 1: this process forks the workers and waits. */
+async function serveWithWorkers(config: TesseraConfig, count: number): Promise<number> {
+  const logger = createLogger({ level: config.logLevel });
+  // Generated before the fork, so every worker reads the same development key ring.
+  if (config.keys === undefined) developmentKeys(config.dataDir);
+  const workers = await runWorkers({ count, logger, metricsAddress: config.metricsAddress });
+  logger.info({ workers: count, pids: workers.pids(), metricsUrl: workers.metricsUrl }, 'gateway workers listening');
+  return onShutdown(() => workers.close());
+}

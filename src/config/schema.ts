@@ -43,6 +43,7 @@ export const settingNames = {
   TESSERA_MAX_REQUESTS_PER_CLIENT: 'maxRequestsPerClient',
   TESSERA_SEND_TIMEOUT: 'sendTimeout',
   TESSERA_METRICS_ADDRESS: 'metricsAddress',
+  TESSERA_WORKERS: 'workers',
   TESSERA_DATA_DIR: 'dataDir',
   TESSERA_DEVELOPMENT: 'development',
 } as const;
@@ -88,6 +89,13 @@ const cidrList = list.superRefine((entries, ctx) => {
 });
 const positiveInt = z.union([z.number(), z.string().regex(/^\d+$/, 'expected a whole number of at least 1').transform(Number)], { error: 'expected a whole number of at least 1' })
   .pipe(z.number().int('expected a whole number of at least 1').min(1, 'expected a whole number of at least 1'));
+// `auto` = one per core this process may use (os.availableParallelism()).
+const workerCount = z.union([
+  z.literal('auto'),
+  z.number(),
+  z.string().regex(/^\d+$/, 'expected auto or a whole number from 1 to 64').transform(Number),
+], { error: 'expected auto or a whole number from 1 to 64' })
+  .pipe(z.union([z.literal('auto'), z.number().int().min(1, 'expected auto or a whole number from 1 to 64').max(64, 'expected auto or a whole number from 1 to 64')]));
 const listenAddress = z.string().trim().refine((v) => parseListenAddress(v) !== undefined, 'expected host:port, e.g. 127.0.0.1:9464 or [::1]:9464');
 
 const allowedAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
@@ -135,12 +143,14 @@ export const optionsSchema = z.object({
   maxRequestsPerClient: positiveInt.default(64),
   sendTimeout: duration.default(30_000),
   metricsAddress: listenAddress.optional(),
+  workers: workerCount.default(1),
   dataDir: text.default('.tessera'),
   development: bool.default(false),
 }).strict().superRefine((o, ctx) => {
   const at = (option: OptionName, message: string) => ctx.addIssue({ code: 'custom', path: [option], message });
   if (o.mosaicRegion === undefined && o.issuer === undefined) at('issuer', 'required (or set TESSERA_MOSAIC_REGION)');
   if (o.mosaicRegion === 'sandbox' && o.issuer === undefined) at('issuer', 'required with TESSERA_MOSAIC_REGION=sandbox (its issuer is not documented)');
+  if (o.workers !== 1 && typeof o.store === 'string' && /^memory:/i.test(o.store)) at('workers', 'the memory store lives in one process: use sqlite:, redis:// or postgres:// with more than one worker');
   if (o.keys === undefined && o.development !== true) at('keys', 'required outside development (run `tessera keys generate`)');
   if (typeof o.absoluteTimeout === 'number' && typeof o.idleTimeout === 'number' && o.absoluteTimeout < o.idleTimeout) at('absoluteTimeout', 'must not be shorter than TESSERA_IDLE_TIMEOUT');
   for (const option of ['publicUrl', 'issuer', 'discoveryUrl'] as const) {

@@ -205,7 +205,7 @@ export function createMetricsHandler(tessera: Tessera) {
   };
 }
 
-export async function startGateway(tessera: Tessera, options: { upstream: string; port: number; host: string }): Promise<Gateway> {
+export async function startGateway(tessera: Tessera, options: { upstream: string; port: number; host: string; /** false in a worker: the primary serves the metrics. */ metrics?: boolean }): Promise<Gateway> {
   const gateway = createGatewayHandler(tessera, options.upstream);
   const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000 });
   attachGateway(server, gateway);
@@ -213,7 +213,7 @@ export async function startGateway(tessera: Tessera, options: { upstream: string
   const url = await listenOn(server, options.port, options.host);
   let metrics: Server | undefined;
   let metricsUrl: string | undefined;
-  const address = internalsOf(tessera).config.metricsAddress;
+  const address = options.metrics === false ? undefined : internalsOf(tessera).config.metricsAddress;
   if (address !== undefined) {
     const handler = createMetricsHandler(tessera);
     metrics = createServer({ maxHeaderSize: 8 * 1024, requestTimeout: 10_000 }, (req, res) => void handler(req, res));
