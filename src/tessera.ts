@@ -85,7 +85,7 @@ export function createTessera(options: TesseraOptionsInput | TesseraConfig, depe
     provider,
     sessions,
     store,
-    transactions: new TransactionCookies(keys, config.secureCookies),
+    transactions: new TransactionCookies(keys, config.secureCookies, config.cookieName),
     verifiers: new Verifiers(config, provider, store, observability),
     metrics,
     logger,

@@ -46,7 +46,7 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
     sendTimeoutMs: config.sendTimeoutMs,
     allowUnderscoreHeaders: config.allowUnderscoreHeaders,
     publicUrl: config.publicUrl,
-    isTesseraCookie: (name) => isTesseraCookieName(name, cookieName),
+    isTesseraCookie: (name) => isTesseraCookieName(name, cookieName, config.cookieName),
   });
   // One keep-alive pool per upstream: the default one and each route rule's own.
   const defaultProxy = proxyFor(upstream);
@@ -126,7 +126,7 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
 }
 
 /** Tessera's cookies, however a client cases or encodes the name: none of them is the upstream's business. */
-function isTesseraCookieName(name: string, sessionCookie: string): boolean {
+function isTesseraCookieName(name: string, sessionCookie: string, baseName: string): boolean {
   let n = name;
   if (n.includes('%')) {
     try {
@@ -137,7 +137,8 @@ function isTesseraCookieName(name: string, sessionCookie: string): boolean {
   }
   // Every whitespace some parser trims (NBSP included), and any case.
   n = n.trim().toLowerCase();
-  return n === sessionCookie.toLowerCase() || n.startsWith('tessera-txn-') || n.startsWith('__host-tessera');
+  const base = baseName.toLowerCase();
+  return n === sessionCookie.toLowerCase() || n.startsWith(`${base}-txn-`) || n.startsWith(`__host-${base}`);
 }
 
 function isCanonicalAuthPath(url: string): boolean {

@@ -64,8 +64,9 @@ export class TransactionCookies {
   #keys: KeyRing;
   #options: Omit<CookieOptions, 'maxAge'>;
 
-  constructor(keys: KeyRing, secure: boolean) {
-    this.prefix = secure ? '__Host-tessera-txn-' : 'tessera-txn-';
+  /** `name` is the session cookie's base name (`TESSERA_COOKIE_NAME`): apps sharing a host keep their logins apart. */
+  constructor(keys: KeyRing, secure: boolean, name = 'tessera') {
+    this.prefix = secure ? `__Host-${name}-txn-` : `${name}-txn-`;
     this.#keys = keys;
     // Lax: the callback is a top-level navigation from the identity provider.
     this.#options = { secure, sameSite: 'Lax' };

@@ -72,7 +72,7 @@ export class SessionManager {
     this.#store = store;
     this.#keys = keys;
     this.#config = config;
-    this.cookieName = config.secureCookies ? '__Host-tessera' : 'tessera';
+    this.cookieName = config.secureCookies ? `__Host-${config.cookieName}` : config.cookieName;
     this.cookieOptions = { secure: config.secureCookies, sameSite: config.cookieSameSite };
     this.#clearCookieValue = clearCookie(this.cookieName, this.cookieOptions);
     this.#cache = new SessionCache(config.sessionCacheTtlMs);
