@@ -81,7 +81,9 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
         return void res.writeHead(413, { ...plain, connection: 'close' }).end('Request body too large.\n');
       }
       if (auth && expectsContinue) res.writeContinue();
-      const decision = await tessera.decide(nodeFacts(req, config.publicUrl, cookie), { canonical: 'forward' });
+      // Session binding's ip-prefix signal reads the client the forwarding policy names (only when asked).
+      const clientAddress = () => forwarding.peer(req.socket.remoteAddress, forwardedFor).client;
+      const decision = await tessera.decide(nodeFacts(req, config.publicUrl, cookie, clientAddress), { canonical: 'forward' });
       if (decision.kind === 'respond') return await writeResponse(res, decision.response);
       if (decision.kind === 'deny') return sendDenial(res, decision.denial);
       const session = decision.session;

@@ -97,6 +97,20 @@ export class TransactionCookies {
     return pending.filter((p, i) => p.txn === undefined || i >= maxPending - 1).map((p) => p.name);
   }
 
+  /**
+   * Whether this browser holds a silent attempt that never came back (the IdP kept it, the user
+   * left): then the next login is interactive, so silent tries cannot repeat while one is pending.
+   */
+  hasPendingSilent(cookieHeader: string | undefined, now = Date.now()): boolean {
+    let seen = 0;
+    for (const [name, value] of readCookiesWithPrefix(cookieHeader, this.prefix)) {
+      if (!this.#isOurName(name)) continue;
+      if (this.#open(value, now)?.silent === true) return true;
+      if (++seen >= maxPending) break;
+    }
+    return false;
+  }
+
   #isOurName(name: string): boolean {
     return name.length === this.prefix.length + 16 && /^[A-Za-z0-9_-]{16}$/.test(name.slice(this.prefix.length));
   }
