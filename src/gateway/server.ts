@@ -139,8 +139,10 @@ function isTesseraCookieName(name: string, sessionCookie: string, baseName: stri
   }
   // Every whitespace some parser trims (NBSP included), and any case.
   n = n.trim().toLowerCase();
+  // Its own names (TESSERA_COOKIE_NAME), and the default ones as before.
   const base = baseName.toLowerCase();
-  return n === sessionCookie.toLowerCase() || n.startsWith(`${base}-txn-`) || n.startsWith(`__host-${base}`);
+  return n === sessionCookie.toLowerCase() || n.startsWith(`${base}-txn-`) || n.startsWith(`__host-${base}`)
+    || n === 'tessera' || n.startsWith('tessera-txn-') || n.startsWith('__host-tessera');
 }
 
 function isCanonicalAuthPath(url: string): boolean {

@@ -119,6 +119,9 @@ describe('silent SSO across two apps with two clients on one dev IdP', { timeout
     const cookieA = browser.jar.get('app-a', a.url);
     const cookieB = browser.jar.get('app-b', b.url);
     assert.ok(cookieA && cookieB && cookieA !== cookieB);
+    const seen = JSON.parse(page.text) as { headers: Record<string, string | undefined> };
+    // App B's gateway strips its own cookies; app A's (same host) are the browser's business, as any host-only cookie.
+    assert.ok(!/(^|; )app-b(-txn-[^=]*)?=/.test(seen.headers.cookie ?? ''), `app B's cookies never reach its upstream: ${seen.headers.cookie}`);
     assert.equal((await fetch(`${a.url}/auth/session`, { headers: { cookie: `app-a=${cookieA}` } })).status, 200);
     assert.equal((await fetch(`${b.url}/auth/session`, { headers: { cookie: `app-b=${cookieB}` } })).status, 200);
   });
