@@ -42,7 +42,7 @@ describe('"Your sessions" on the demo page in a real browser', { skip, timeout: 
       const other = onLaptop.locator('#sessions-list tr.session.other');
       assert.equal(await other.locator('.device').textContent(), 'Demo Phone (Chromium)');
       assert.notEqual((await other.locator('.created').textContent())?.trim(), '');
-      if (process.env.TESSERA_SCREENSHOTS) await onLaptop.screenshot({ path: join(process.env.TESSERA_SCREENSHOTS, 'sessions.png') });
+      if (process.env.TESSERA_SCREENSHOTS) await onLaptop.screenshot({ path: join(process.env.TESSERA_SCREENSHOTS, 'sessions.png'), fullPage: true });
 
       await other.locator('button.sign-out-session').click();
       await onLaptop.waitForFunction(() => document.querySelectorAll('#sessions-list tr.session').length === 1);
