@@ -28,10 +28,6 @@ describe('self-service sessions on two gateway instances sharing Redis', { skip,
     if ('skip' in redis) return;
     await second?.close();
     await stack?.close();
-    const client = new Redis(redis.url);
-    for await (const keys of client.scanStream({ match: `${prefix}*` }) as AsyncIterable<string[]>) if (keys.length > 0) await client.del(...keys);
-    client.disconnect();
-    await redis.dispose();
   });
 
   test('a session ended from the list is refused at once on this instance and on the other one', async () => {
@@ -62,4 +58,43 @@ describe('self-service sessions on two gateway instances sharing Redis', { skip,
       assert.ok(await eventually(async () => (await sessionStatusAt(second.url, cookie)) === 401, 2000), 'refused on the other instance within 2 s');
     }
   });
+});
+
+describe('binding revoke on one instance ends the session on the other (shared Redis)', { skip, timeout: 60_000 }, () => {
+  let stack: Stack;
+  let second: Gateway;
+  before(async () => {
+    if ('skip' in redis) return;
+    const store = `${redis.url}?prefix=${prefix}binding:`;
+    const options = { store, sessionCacheTtl: '10m', sessionBinding: 'revoke' as const };
+    stack = await startStack({ options });
+    second = await startGatewayBeside(stack, options);
+  });
+  after(async () => {
+    if ('skip' in redis) return;
+    await second?.close();
+    await stack?.close();
+  });
+
+  const statusWith = async (url: string, cookie: string, userAgent: string) => {
+    const response = await fetch(`${url}/auth/session`, { headers: { accept: 'application/json', cookie, 'user-agent': userAgent } });
+    await response.body?.cancel();
+    return response.status;
+  };
+
+  test('a request from another user agent on one instance ends the session for its owner on both', async () => {
+    const owner = await signInOn(stack, 'alice', 'Owner/1');
+    assert.equal(await statusWith(second.url, owner.cookie, 'Owner/1'), 200, 'the other instance has it (cached)');
+    assert.equal(await statusWith(stack.url, owner.cookie, 'Thief/2'), 401, 'the thief is refused');
+    assert.equal(await statusWith(stack.url, owner.cookie, 'Owner/1'), 401, 'the owner too, here');
+    assert.ok(await eventually(async () => (await statusWith(second.url, owner.cookie, 'Owner/1')) === 401, 2000), 'and on the other instance within 2 s');
+  });
+});
+
+after(async () => {
+  if ('skip' in redis) return;
+  const client = new Redis(redis.url);
+  for await (const keys of client.scanStream({ match: `${prefix}*` }) as AsyncIterable<string[]>) if (keys.length > 0) await client.del(...keys);
+  client.disconnect();
+  await redis.dispose();
 });
