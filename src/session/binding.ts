@@ -32,6 +32,11 @@ export function displayUserAgent(value: string | null | undefined): string | und
 export class SessionBinding {
   readonly mode: BindingMode;
   readonly signals: readonly BindingSignal[];
+  /**
+   * The raw values that last matched, per stored binding (the object the session cache holds):
+   * a session's next request from the same client costs a string comparison, not an HMAC per signal.
+   */
+  #matched = new WeakMap<SessionBindingHashes, string>();
 
   constructor(mode: BindingMode, signals: readonly BindingSignal[]) {
     this.mode = mode;
@@ -57,13 +62,17 @@ export class SessionBinding {
    */
   mismatches(sessionId: string, stored: SessionBindingHashes | undefined, client: ClientFacts | undefined): BindingSignal[] {
     if (this.mode === 'off' || stored === undefined || client === undefined) return [];
+    const values = this.signals.map((signal) => signalValue(signal, client));
+    const seen = values.join('\0');
+    if (this.#matched.get(stored) === seen) return [];
     const out: BindingSignal[] = [];
-    for (const signal of this.signals) {
+    this.signals.forEach((signal, i) => {
       const expected = signal === 'user-agent' ? stored.userAgent : stored.ipPrefix;
-      if (expected === undefined) continue;
-      const value = signalValue(signal, client);
+      if (expected === undefined) return;
+      const value = values[i];
       if (value === undefined || !sameHash(expected, hash(sessionId, signal, value))) out.push(signal);
-    }
+    });
+    if (out.length === 0) this.#matched.set(stored, seen);
     return out;
   }
 }
