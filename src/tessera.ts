@@ -8,31 +8,48 @@ import { Verifiers } from './oidc/verifiers.js';
 import type { RouteContext } from './app/context.js';
 import { createDecide, loginUrlFor, type Decision, type DecideOptions, type RequestFacts } from './app/decision.js';
 import { createAuthRouter } from './app/router.js';
+import type { ClientFacts } from './session/binding.js';
 import { SessionManager, type AuthResult, type Session, type SessionTokens } from './session/manager.js';
 import { timeStore } from './session/timed-store.js';
 import { openStore } from './stores/index.js';
 import type { SessionStore } from './stores/types.js';
 
 export interface Tessera {
-  /** Serves `/auth/*`; resolves to null for any other path. */
-  handle(request: Request): Promise<Response | null>;
+  /**
+   * Serves `/auth/*`; resolves to null for any other path. `client.address` (the client's IP) is
+   * what session binding's `ip-prefix` signal reads at sign-in and on the sessions routes.
+   */
+  handle(request: Request, client?: { address?: string | undefined }): Promise<Response | null>;
   /** The one decision for a request: answer `/auth/*`, pass with the session, or deny (as data). */
   decide(facts: RequestFacts, options?: DecideOptions): Promise<Decision>;
-  /** The per-request check: no `Request` object, one hash, usually no store round trip. */
-  authenticate(cookieHeader: string | undefined): Promise<AuthResult>;
+  /**
+   * The per-request check: no `Request` object, one hash, usually no store round trip. With session
+   * binding on, pass the request's `client` (its headers, and its address) to have it compared.
+   */
+  authenticate(cookieHeader: string | undefined, client?: ClientFacts): Promise<AuthResult>;
   /** The tokens of a session `authenticate`/`decide` returned (token relay, offline use); undefined once it has ended. */
   tokens(session: Session): Promise<SessionTokens | undefined>;
   /** Where to send a browser that has no valid session. */
   loginUrl(returnTo: string, renew?: boolean): string;
   /** The origin users reach (`TESSERA_PUBLIC_URL`). */
   readonly publicUrl: string;
-  /** The session cookie's name (`__Host-tessera` on https, `tessera` on plain-http development URLs). */
+  /** The session cookie's name (`__Host-<TESSERA_COOKIE_NAME>` on https, `<TESSERA_COOKIE_NAME>` on plain-http development URLs; `tessera` by default). */
   readonly cookieName: string;
-  /** A user's sessions, by their opaque `ref`. */
+  /**
+   * A user's sessions, by their opaque `ref`. `list`/`revoke`/`revokeAll` take a user id (for
+   * admin use); `listFor`/`revokeFor`/`revokeAllFor` take the signed-in `Session` a request got, and
+   * reach only that user's own sessions (self-service: a ref of another user's session is not found).
+   */
   readonly sessions: {
     list(sub: string): Promise<Session[]>;
     revoke(sub: string, ref: string): Promise<boolean>;
     revokeAll(sub: string): Promise<number>;
+    /** The signed-in user's sessions, oldest first, each with `current` (the one `session` is). */
+    listFor(session: Session): Promise<Array<Session & { current: boolean }>>;
+    /** Ends one of the signed-in user's own sessions; false when `ref` is not one of them. */
+    revokeFor(session: Session, ref: string): Promise<boolean>;
+    /** Ends every session of the signed-in user, `session` included; returns how many. */
+    revokeAllFor(session: Session): Promise<number>;
   };
   /** Whether the store and the IdP's metadata are reachable (for `/readyz`). */
   ready(): Promise<{ ready: boolean; store: boolean; idp: boolean }>;
@@ -85,7 +102,7 @@ export function createTessera(options: TesseraOptionsInput | TesseraConfig, depe
     provider,
     sessions,
     store,
-    transactions: new TransactionCookies(keys, config.secureCookies),
+    transactions: new TransactionCookies(keys, config.secureCookies, config.cookieName),
     verifiers: new Verifiers(config, provider, store, observability),
     metrics,
     logger,
@@ -94,8 +111,8 @@ export function createTessera(options: TesseraOptionsInput | TesseraConfig, depe
 
   const tessera: Tessera = {
     handle,
-    decide: createDecide(sessions, handle, config.routes),
-    authenticate: (cookieHeader) => sessions.authenticate(cookieHeader),
+    decide: createDecide(sessions, handle, config.routes, { silentSso: config.silentSso && config.silentAuth }),
+    authenticate: (cookieHeader, client) => sessions.authenticate(cookieHeader, Date.now(), client),
     tokens: (session) => sessions.tokensOf(session),
     loginUrl: loginUrlFor,
     publicUrl: config.publicUrl,
@@ -104,6 +121,9 @@ export function createTessera(options: TesseraOptionsInput | TesseraConfig, depe
       list: (sub) => sessions.listByUser(sub),
       revoke: (sub, ref) => sessions.revokeByRef(sub, ref),
       revokeAll: (sub) => sessions.revokeByUser(sub),
+      listFor: async (session) => (await sessions.listByUser(session.sub)).map((s) => ({ ...s, current: s.ref === session.ref })),
+      revokeFor: (session, ref) => sessions.revokeByRef(session.sub, ref),
+      revokeAllFor: (session) => sessions.revokeByUser(session.sub),
     },
     async ready() {
       const [storeOk, idpOk] = await Promise.all([

@@ -28,6 +28,8 @@ function middleware(tessera: Tessera, options: DecideOptions): Middleware {
       cookie: c.req.header('cookie'),
       header: (name) => c.req.header(name),
       request: (target) => (target === url.pathname + url.search ? c.req.raw : new Request(new URL(target, url.origin), c.req.raw)),
+      // On @hono/node-server the node request is `c.env.incoming`; other runtimes give no peer address.
+      clientAddress: () => (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress,
     }, options);
     if (decision.kind === 'respond') return decision.response;
     if (decision.kind === 'deny') return toResponse(decision.denial);

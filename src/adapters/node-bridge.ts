@@ -56,9 +56,13 @@ export async function writeResponse(res: ServerResponse, response: Response): Pr
   res.end(body);
 }
 
-/** A node request as the core reads it (Express's `originalUrl` when mounted below the root). */
-export function nodeFacts(req: IncomingMessage, publicUrl: string, cookie: string | undefined = req.headers.cookie): RequestFacts {
+/**
+ * A node request as the core reads it (Express's `originalUrl` when mounted below the root). The
+ * client address is the socket peer unless `clientAddress` says otherwise (the gateway's trusted proxies).
+ */
+export function nodeFacts(req: IncomingMessage, publicUrl: string, cookie: string | undefined = req.headers.cookie, clientAddress?: () => string | undefined): RequestFacts {
   return {
+    clientAddress: clientAddress ?? (() => unmapped(req.socket.remoteAddress)),
     url: (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/',
     method: req.method,
     cookie,
@@ -68,6 +72,11 @@ export function nodeFacts(req: IncomingMessage, publicUrl: string, cookie: strin
     },
     request: (target) => toRequest(req, publicUrl, target),
   };
+}
+
+/** An IPv4-mapped IPv6 peer (`::ffff:203.0.113.7`) as the IPv4 address it is. */
+function unmapped(address: string | undefined): string | undefined {
+  return address?.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
 export function sendDenial(res: ServerResponse, denial: Denial): void {

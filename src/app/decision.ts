@@ -4,6 +4,7 @@ import { normalisePath } from '../lib/path.js';
 import { acrMeets } from '../oidc/acr.js';
 import { DEFAULT_CLOCK_TOLERANCE } from '../tokens/index.js';
 import type { Session, SessionManager } from '../session/manager.js';
+import type { AuthHandler } from './router.js';
 import { badRequestTarget, canonicalRedirect, forbidden, loginRequired, stepUpRequired, storeUnavailable, type Denial } from './denials.js';
 import { isApiRequest } from './request-kind.js';
 import { isAuthPath } from './router.js';
@@ -20,6 +21,11 @@ export interface RequestFacts {
   header(name: string): string | null | undefined;
   /** The request as a Web `Request` for `target` (its canonical path and query); only built for `/auth/*`. */
   request(target: string): Request;
+  /**
+   * The client's IP address: the socket peer in the adapters, the client `TESSERA_TRUSTED_PROXIES`
+   * name in the gateway. Read for session binding's `ip-prefix` signal and at sign-in.
+   */
+  clientAddress?(): string | undefined;
 }
 
 /** What a route needs, for a per-route guard (`requireSession`) instead of the configured rules. */
@@ -71,7 +77,12 @@ export function loginUrlFor(returnTo: string, renew = false, stepUp?: { acr: str
   return url;
 }
 
-export function createDecide(sessions: SessionManager, handle: (request: Request) => Promise<Response | null>, rules: readonly RouteRule[]) {
+/**
+ * `silentSso`: a page request without a session goes to the login with `silent=1` (`prompt=none`
+ * first, then the interactive form if the IdP needs it); API requests keep their 401.
+ */
+export function createDecide(sessions: SessionManager, handle: AuthHandler, rules: readonly RouteRule[], settings: { silentSso: boolean } = { silentSso: false }) {
+  const silentSso = settings.silentSso;
   return async function decide(facts: RequestFacts, options: DecideOptions = {}): Promise<Decision> {
     const api = () => isApiRequest(facts.header);
     const normalised = normalisePath(facts.url);
@@ -84,7 +95,7 @@ export function createDecide(sessions: SessionManager, handle: (request: Request
         rule = ruleFor(options.require);
       } else {
         if (isAuthPath(normalised.path)) {
-          const response = await handle(facts.request(target));
+          const response = await handle(facts.request(target), { address: facts.clientAddress?.() });
           if (response !== null) return { kind: 'respond', response };
         }
         const matched = matchRoute(rules, normalised.path, facts.method ?? 'GET');
@@ -94,10 +105,11 @@ export function createDecide(sessions: SessionManager, handle: (request: Request
       }
       if (rule.auth === 'none') return { kind: 'pass', session: undefined, rule, target, clearCookie: undefined };
 
-      const result = await sessions.authenticate(facts.cookie);
+      const result = await sessions.authenticate(facts.cookie, Date.now(), facts);
       if (!result.authenticated) {
         if (rule.auth === 'optional') return { kind: 'pass', session: undefined, rule, target, clearCookie: result.clearCookie };
-        return { kind: 'deny', denial: loginRequired(api(), loginUrlFor(target, result.renew), result.clearCookie) };
+        const isApi = api();
+        return { kind: 'deny', denial: loginRequired(isApi, loginUrlFor(target, result.renew || (silentSso && !isApi)), result.clearCookie) };
       }
       const session = result.session;
       if (rule.roles !== undefined && !rule.roles.some((role) => session.roles.includes(role))) {

@@ -1,3 +1,4 @@
+import type { ClientInfo } from './client.js';
 import type { RouteContext } from './context.js';
 import { json } from './responses.js';
 import { admin } from './routes/admin.js';
@@ -7,6 +8,7 @@ import { failure } from './routes/errors.js';
 import { login } from './routes/login.js';
 import { logout, logoutForm } from './routes/logout.js';
 import { sessionInfo } from './routes/session.js';
+import { sessions } from './routes/sessions.js';
 
 /** True for the paths the `/auth` app answers (given a path, or a path with its query). */
 export function isAuthPath(url: string): boolean {
@@ -17,10 +19,12 @@ export function isAuthPath(url: string): boolean {
  * The `/auth/*` app as one Web-standard handler: `Request` in, `Response` out (null for any
  * other path). Every response leaves through one exit that checks its `Location`.
  */
-export function createAuthRouter(ctx: RouteContext): (request: Request) => Promise<Response | null> {
+export type AuthHandler = (request: Request, client?: ClientInfo) => Promise<Response | null>;
+
+export function createAuthRouter(ctx: RouteContext): AuthHandler {
   const { config, provider } = ctx;
 
-  async function route(request: Request): Promise<Response | null> {
+  async function route(request: Request, client: ClientInfo | undefined): Promise<Response | null> {
     const url = new URL(request.url);
     const path = url.pathname;
     if (!path.startsWith('/auth/') && path !== '/auth') return null;
@@ -30,16 +34,17 @@ export function createAuthRouter(ctx: RouteContext): (request: Request) => Promi
         case '/auth/login':
           return method === 'GET' ? await login(ctx, request, url) : notAllowed('GET');
         case '/auth/callback':
-          return method === 'GET' ? await callback(ctx, request, url) : notAllowed('GET');
+          return method === 'GET' ? await callback(ctx, request, url, client) : notAllowed('GET');
         case '/auth/logout':
           if (method === 'GET') return logoutForm(ctx, request);
           return method === 'POST' ? await logout(ctx, request) : notAllowed('GET, POST');
         case '/auth/session':
-          return method === 'GET' ? await sessionInfo(ctx, request) : notAllowed('GET');
+          return method === 'GET' ? await sessionInfo(ctx, request, client) : notAllowed('GET');
         case '/auth/backchannel-logout':
           if (!config.backchannelLogout) break;
           return method === 'POST' ? await backchannelLogout(ctx, request) : notAllowed('POST');
       }
+      if (path === '/auth/sessions' || path.startsWith('/auth/sessions/')) return await sessions(ctx, request, path, client);
       if (path.startsWith('/auth/admin/')) return await admin(ctx, request, path);
       return json(404, { error: 'not_found', error_description: `no route ${path}` });
     } catch (err) {
@@ -81,8 +86,8 @@ export function createAuthRouter(ctx: RouteContext): (request: Request) => Promi
     return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
   }
 
-  return async function handle(request: Request): Promise<Response | null> {
-    const response = await route(request);
+  return async function handle(request: Request, client?: ClientInfo): Promise<Response | null> {
+    const response = await route(request, client);
     return response === null ? null : guardLocation(response);
   };
 }

@@ -29,15 +29,19 @@ export const settingNames = {
   TESSERA_IDLE_TIMEOUT: 'idleTimeout',
   TESSERA_ABSOLUTE_TIMEOUT: 'absoluteTimeout',
   TESSERA_SILENT_AUTH: 'silentAuth',
+  TESSERA_SILENT_SSO: 'silentSso',
   TESSERA_TOKEN_RELAY: 'tokenRelay',
   TESSERA_ADMIN_TOKEN: 'adminToken',
   TESSERA_LOG_LEVEL: 'logLevel',
+  TESSERA_COOKIE_NAME: 'cookieName',
   TESSERA_COOKIE_SAMESITE: 'cookieSameSite',
   TESSERA_LOGOUT_API_URL: 'logoutApiUrl',
   TESSERA_END_SESSION: 'endSession',
   TESSERA_POST_LOGOUT_PATH: 'postLogoutPath',
   TESSERA_BACKCHANNEL_LOGOUT: 'backchannelLogout',
   TESSERA_SESSION_CACHE_TTL: 'sessionCacheTtl',
+  TESSERA_SESSION_BINDING: 'sessionBinding',
+  TESSERA_SESSION_BINDING_SIGNALS: 'sessionBindingSignals',
   TESSERA_TRUSTED_PROXIES: 'trustedProxies',
   TESSERA_ALLOW_UNDERSCORE_HEADERS: 'allowUnderscoreHeaders',
   TESSERA_MAX_REQUESTS_PER_CLIENT: 'maxRequestsPerClient',
@@ -129,15 +133,21 @@ export const optionsSchema = z.object({
   idleTimeout: duration.default(30 * 60_000),
   absoluteTimeout: duration.default(12 * 3_600_000),
   silentAuth: bool.default(true),
+  silentSso: bool.default(true),
   tokenRelay: bool.default(false),
   adminToken: z.string().min(32, 'expected at least 32 characters').optional(),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  cookieName: z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected 1 to 64 letters, digits, _ or - (e.g. tessera or app-b)')
+    .refine((v) => !/^__(host|secure)-/i.test(v), 'expected a name without the __Host- or __Secure- prefix (Tessera adds __Host- on https)').default('tessera'),
   cookieSameSite: z.enum(['lax', 'strict', 'Lax', 'Strict']).transform((v) => (v.toLowerCase() === 'strict' ? 'Strict' : 'Lax') as 'Lax' | 'Strict').default('Lax'),
   logoutApiUrl: z.union([httpUrl, z.literal('')]).optional(),
   endSession: bool.default(false),
   postLogoutPath: relativePath.default('/'),
   backchannelLogout: bool.default(false),
   sessionCacheTtl: duration.default(5000),
+  sessionBinding: z.enum(['off', 'log', 'revoke'], { error: 'expected off, log or revoke' }).default('off'),
+  sessionBindingSignals: list.pipe(z.array(z.enum(['user-agent', 'ip-prefix'], { error: 'expected user-agent and/or ip-prefix' }))
+    .min(1, 'expected user-agent and/or ip-prefix')).default(['user-agent']),
   trustedProxies: cidrList.default([]),
   allowUnderscoreHeaders: bool.default(false),
   maxRequestsPerClient: positiveInt.default(64),
@@ -183,7 +193,7 @@ export interface TesseraConfig extends Omit<Parsed, 'publicUrl' | 'issuer' | 'di
   sendTimeoutMs: number;
   /** Where `/metrics`, `/healthz` and `/readyz` are served; undefined = no metrics listener. */
   metricsAddress: { host: string; port: number } | undefined;
-  /** Whether the session cookie is `__Host-tessera` (https) or `tessera` (plain-http development). */
+  /** Whether the session cookie is `__Host-<cookieName>` (https) or `<cookieName>` (plain-http development). */
   secureCookies: boolean;
 }
 

@@ -49,10 +49,53 @@ document.getElementById('call-api').addEventListener('click', () => call('same-o
 document.getElementById('call-anon').addEventListener('click', () => call('omit'));
 `;
 
+// --- Your sessions (self-service: GET/DELETE /auth/sessions) ---------------------------------
+/** The "Your sessions" section's script: lists the user's sessions and ends one, or all of them. */
+const sessionsJs = `'use strict';
+(() => {
+  const list = document.getElementById('sessions-list');
+  const status = document.getElementById('sessions-status');
+  const when = (iso) => new Date(iso).toLocaleString();
+  const cell = (text, className) => { const td = document.createElement('td'); td.textContent = text; if (className) td.className = className; return td; };
+  const end = (path) => fetch(path, { method: 'DELETE', headers: { accept: 'application/json' } });
+  const row = (s) => {
+    const tr = document.createElement('tr');
+    tr.dataset.ref = s.ref;
+    tr.className = s.current ? 'session current' : 'session other';
+    const device = cell(s.userAgent || '(unknown device)', 'device');
+    if (s.current) { const badge = document.createElement('span'); badge.className = 'badge ok'; badge.textContent = 'this browser'; device.append(' ', badge); }
+    tr.append(device, cell(when(s.createdAt), 'created'), cell(when(s.lastSeenAt), 'last-seen'), cell(when(s.idleExpiresAt), 'expires'));
+    const action = document.createElement('td');
+    if (!s.current) {
+      const button = document.createElement('button');
+      button.className = 'secondary sign-out-session';
+      button.textContent = 'Sign out';
+      button.addEventListener('click', () => end('/auth/sessions/' + encodeURIComponent(s.ref)).then((r) => {
+        status.textContent = r.status === 204 ? 'Signed out that session.' : 'Could not sign out that session (' + r.status + ').';
+        return load();
+      }));
+      action.append(button);
+    }
+    tr.append(action);
+    return tr;
+  };
+  const load = () => fetch('/auth/sessions', { headers: { accept: 'application/json' } }).then(async (r) => {
+    if (r.status === 401) { location.href = '/auth/login?returnTo=' + encodeURIComponent(location.pathname); return; }
+    const body = await r.json();
+    list.replaceChildren(...body.sessions.map(row));
+    document.getElementById('sessions-count').textContent = String(body.sessions.length);
+  });
+  document.getElementById('sign-out-everywhere').addEventListener('click', () => end('/auth/sessions').then(() => { location.href = '/'; }));
+  load();
+})();
+`;
+// --- end of Your sessions ----------------------------------------------------------------------
+
 const favicon = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#2f5bd3"/><path d="M4 4h8v2H9v6H7V6H4z" fill="#fff"/></svg>`;
 
 export const assets: ReadonlyMap<string, Asset> = new Map([
   ['/static/demo.css', { contentType: 'text/css; charset=utf-8', body: css }],
   ['/static/app.js', { contentType: 'text/javascript; charset=utf-8', body: appJs }],
+  ['/static/sessions.js', { contentType: 'text/javascript; charset=utf-8', body: sessionsJs }],
   ['/static/favicon.svg', { contentType: 'image/svg+xml', body: favicon }],
 ]);

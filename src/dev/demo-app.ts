@@ -139,8 +139,25 @@ function appPage(identity: Identity | undefined): string {
 <dt>Authentication</dt><dd id="amr">…</dd>
 <dt>Signed in at</dt><dd id="auth-time">…</dd></dl>
 <p><button id="call-api">Call /api/hello</button> <button id="call-anon" class="secondary">Call /api/hello without the cookie</button></p>
-<pre id="api-result">(API answers appear here)</pre>`, '/static/app.js');
+<pre id="api-result">(API answers appear here)</pre>
+${yourSessionsSection()}`, '/static/app.js');
 }
+
+// --- Your sessions (self-service) --------------------------------------------------------------
+/**
+ * "Your sessions": every session of the signed-in user (device, times), a Sign out button per
+ * other session and Sign out everywhere. The browser calls `/auth/sessions` on this origin
+ * (`/static/sessions.js`); the app itself only serves the markup.
+ */
+function yourSessionsSection(): string {
+  return `<section id="your-sessions"><h2>Your sessions (<span id="sessions-count">…</span>)</h2>
+<p class="muted">Where you are signed in. Signing out another session ends it at once, on every gateway instance.</p>
+<table><thead><tr><th>Device</th><th>Signed in</th><th>Last seen</th><th>Expires when idle</th><th></th></tr></thead>
+<tbody id="sessions-list"></tbody></table>
+<p><button id="sign-out-everywhere" class="secondary">Sign out everywhere</button> <span id="sessions-status" class="muted" role="status"></span></p>
+<script src="/static/sessions.js" defer></script></section>`;
+}
+// --- end of Your sessions ----------------------------------------------------------------------
 
 function adminPage(identity: Identity): string {
   return layout('Admin', '/admin', identity, `<h1>Admin</h1>

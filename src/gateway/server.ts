@@ -46,7 +46,7 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
     sendTimeoutMs: config.sendTimeoutMs,
     allowUnderscoreHeaders: config.allowUnderscoreHeaders,
     publicUrl: config.publicUrl,
-    isTesseraCookie: (name) => isTesseraCookieName(name, cookieName),
+    isTesseraCookie: (name) => isTesseraCookieName(name, cookieName, config.cookieName),
   });
   // One keep-alive pool per upstream: the default one and each route rule's own.
   const defaultProxy = proxyFor(upstream);
@@ -81,7 +81,9 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
         return void res.writeHead(413, { ...plain, connection: 'close' }).end('Request body too large.\n');
       }
       if (auth && expectsContinue) res.writeContinue();
-      const decision = await tessera.decide(nodeFacts(req, config.publicUrl, cookie), { canonical: 'forward' });
+      // Session binding's ip-prefix signal reads the client the forwarding policy names (only when asked).
+      const clientAddress = () => forwarding.peer(req.socket.remoteAddress, forwardedFor).client;
+      const decision = await tessera.decide(nodeFacts(req, config.publicUrl, cookie, clientAddress), { canonical: 'forward' });
       if (decision.kind === 'respond') return await writeResponse(res, decision.response);
       if (decision.kind === 'deny') return sendDenial(res, decision.denial);
       const session = decision.session;
@@ -126,7 +128,7 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
 }
 
 /** Tessera's cookies, however a client cases or encodes the name: none of them is the upstream's business. */
-function isTesseraCookieName(name: string, sessionCookie: string): boolean {
+function isTesseraCookieName(name: string, sessionCookie: string, baseName: string): boolean {
   let n = name;
   if (n.includes('%')) {
     try {
@@ -137,7 +139,10 @@ function isTesseraCookieName(name: string, sessionCookie: string): boolean {
   }
   // Every whitespace some parser trims (NBSP included), and any case.
   n = n.trim().toLowerCase();
-  return n === sessionCookie.toLowerCase() || n.startsWith('tessera-txn-') || n.startsWith('__host-tessera');
+  // Its own names (TESSERA_COOKIE_NAME), and the default ones as before.
+  const base = baseName.toLowerCase();
+  return n === sessionCookie.toLowerCase() || n.startsWith(`${base}-txn-`) || n.startsWith(`__host-${base}`)
+    || n === 'tessera' || n.startsWith('tessera-txn-') || n.startsWith('__host-tessera');
 }
 
 function isCanonicalAuthPath(url: string): boolean {

@@ -159,6 +159,7 @@ export class TesseraMetrics implements Metrics {
   readonly #sessionsCreated: Counter<string>;
   readonly #callbackErrors: Counter<'reason'>;
   readonly #logouts: Counter<string>;
+  readonly #bindingMismatches: Counter<'signal' | 'action'>;
   readonly #idpRequests: Histogram<'operation' | 'outcome'>;
 
   readonly #authentications: (...values: string[]) => Tally;
@@ -179,6 +180,12 @@ export class TesseraMetrics implements Metrics {
     this.#sessionsCreated = new Counter({ name: 'tessera_sessions_created_total', help: 'Sessions created after a successful callback', registers });
     this.#callbackErrors = new Counter({ name: 'tessera_callback_errors_total', help: 'Callbacks rejected, by reason', labelNames: ['reason'], registers });
     this.#logouts = new Counter({ name: 'tessera_logouts_total', help: 'Local logouts', registers });
+    this.#bindingMismatches = new Counter({
+      name: 'tessera_session_binding_mismatches_total',
+      help: 'Requests whose client differed from the one the session was bound to at sign-in, by signal (user-agent, ip-prefix) and action (log, revoke)',
+      labelNames: ['signal', 'action'],
+      registers,
+    });
     this.#idpRequests = new Histogram({
       name: 'tessera_idp_request_duration_seconds',
       help: 'Requests to the identity provider (discovery, token exchange, JWKS, logout API), by operation and outcome (ok, error: HTTP status 400 or above, unreachable)',
@@ -229,6 +236,11 @@ export class TesseraMetrics implements Metrics {
 
   loggedOut(): void {
     this.#logouts.inc();
+  }
+
+  /** A request's client differed from the session's binding in `signal`; `action` is what TESSERA_SESSION_BINDING did. */
+  bindingMismatch(signal: string, action: string): void {
+    this.#bindingMismatches.inc({ signal, action });
   }
 
   /** The session check found a live session; `startedAt` is its `performance.now()` at the start. */

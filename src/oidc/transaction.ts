@@ -64,8 +64,9 @@ export class TransactionCookies {
   #keys: KeyRing;
   #options: Omit<CookieOptions, 'maxAge'>;
 
-  constructor(keys: KeyRing, secure: boolean) {
-    this.prefix = secure ? '__Host-tessera-txn-' : 'tessera-txn-';
+  /** `name` is the session cookie's base name (`TESSERA_COOKIE_NAME`): apps sharing a host keep their logins apart. */
+  constructor(keys: KeyRing, secure: boolean, name = 'tessera') {
+    this.prefix = secure ? `__Host-${name}-txn-` : `${name}-txn-`;
     this.#keys = keys;
     // Lax: the callback is a top-level navigation from the identity provider.
     this.#options = { secure, sameSite: 'Lax' };
@@ -94,6 +95,20 @@ export class TransactionCookies {
     const pending = [...names].map(([name, value]) => ({ name, txn: this.#open(value, now) }))
       .sort((a, b) => (b.txn?.createdAt ?? 0) - (a.txn?.createdAt ?? 0));
     return pending.filter((p, i) => p.txn === undefined || i >= maxPending - 1).map((p) => p.name);
+  }
+
+  /**
+   * Whether this browser holds a silent attempt that never came back (the IdP kept it, the user
+   * left): then the next login is interactive, so silent tries cannot repeat while one is pending.
+   */
+  hasPendingSilent(cookieHeader: string | undefined, now = Date.now()): boolean {
+    let seen = 0;
+    for (const [name, value] of readCookiesWithPrefix(cookieHeader, this.prefix)) {
+      if (!this.#isOurName(name)) continue;
+      if (this.#open(value, now)?.silent === true) return true;
+      if (++seen >= maxPending) break;
+    }
+    return false;
   }
 
   #isOurName(name: string): boolean {

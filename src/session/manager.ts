@@ -4,6 +4,7 @@ import type { KeyRing } from '../keys/index.js';
 import { silentLogger, type Logger } from '../observability/log.js';
 import type { TesseraMetrics } from '../observability/metrics.js';
 import type { SessionRecord, SessionStore } from '../stores/types.js';
+import { SessionBinding, displayUserAgent, type ClientFacts } from './binding.js';
 import { SessionCache, type CachedSession } from './cache.js';
 import { isSessionIdFormat, newSessionId, sessionRefFor, storeKeyFor } from './ids.js';
 
@@ -32,13 +33,17 @@ export interface Session {
   accessTokenExpiresAt: number;
   /** Epoch milliseconds. */
   createdAt: number;
+  /** When the session was last used (written at most once a minute). */
+  lastSeenAt: number;
   idleExpiresAt: number;
   absoluteExpiresAt: number;
+  /** The `User-Agent` the browser signed in with (at most 200 characters), when it sent one. */
+  userAgent: string | undefined;
 }
 
 export type AnonymousReason =
   | 'no_cookie' | 'malformed_cookie' | 'duplicate_cookie' | 'unknown_session'
-  | 'idle_timeout' | 'absolute_timeout' | 'access_token_expired';
+  | 'idle_timeout' | 'absolute_timeout' | 'access_token_expired' | 'binding_mismatch';
 
 export type AuthResult =
   | { authenticated: true; session: Session }
@@ -65,6 +70,7 @@ export class SessionManager {
   #touchEveryMs: number;
   #logger: Logger;
   #metrics: TesseraMetrics | undefined;
+  #binding: SessionBinding;
 
   constructor(store: SessionStore, keys: KeyRing, config: TesseraConfig, observability: { logger?: Logger; metrics?: TesseraMetrics } = {}) {
     this.#logger = observability.logger ?? silentLogger;
@@ -72,11 +78,12 @@ export class SessionManager {
     this.#store = store;
     this.#keys = keys;
     this.#config = config;
-    this.cookieName = config.secureCookies ? '__Host-tessera' : 'tessera';
+    this.cookieName = config.secureCookies ? `__Host-${config.cookieName}` : config.cookieName;
     this.cookieOptions = { secure: config.secureCookies, sameSite: config.cookieSameSite };
     this.#clearCookieValue = clearCookie(this.cookieName, this.cookieOptions);
     this.#cache = new SessionCache(config.sessionCacheTtlMs);
     this.#touchEveryMs = Math.min(touchIntervalMs, config.idleTimeoutMs / 4);
+    this.#binding = new SessionBinding(config.sessionBinding, config.sessionBindingSignals);
     store.onInvalidate?.((key) => this.#forget(key));
   }
 
@@ -84,13 +91,20 @@ export class SessionManager {
     return this.#clearCookieValue;
   }
 
-  /** Creates a session with a fresh id; returns its `Set-Cookie` value. */
-  async create(tokens: SessionTokens, claims: Omit<SessionRecord, 'createdAt' | 'lastSeenAt' | 'idleExpiresAt' | 'absoluteExpiresAt' | 'sealedTokens'>, now = Date.now()): Promise<{ setCookie: string; storeKey: string }> {
+  /**
+   * Creates a session with a fresh id; returns its `Set-Cookie` value. `client` is the signing-in
+   * request: its `User-Agent` is kept for the user's list of sessions, and what binding asks for, hashed.
+   */
+  async create(tokens: SessionTokens, claims: Omit<SessionRecord, 'createdAt' | 'lastSeenAt' | 'idleExpiresAt' | 'absoluteExpiresAt' | 'sealedTokens'>, now = Date.now(), client?: ClientFacts): Promise<{ setCookie: string; storeKey: string }> {
     const id = newSessionId();
     const storeKey = storeKeyFor(id);
     const absoluteExpiresAt = now + this.#config.absoluteTimeoutMs;
+    const userAgent = displayUserAgent(client?.header('user-agent'));
+    const binding = this.#binding.hashesFor(id, client);
     const record: SessionRecord = {
       ...claims,
+      ...(userAgent !== undefined ? { userAgent } : {}),
+      ...(binding !== undefined ? { binding } : {}),
       createdAt: now,
       lastSeenAt: now,
       idleExpiresAt: Math.min(now + this.#config.idleTimeoutMs, absoluteExpiresAt),
@@ -105,14 +119,15 @@ export class SessionManager {
   /**
    * The per-request check. Reads one cookie, checks its format, hashes it once, and answers from
    * the in-process cache or the store (one read shared by concurrent requests for the session).
-   * Store outages throw `ERR_STORE_UNAVAILABLE`; every other outcome is a result.
+   * Store outages throw `ERR_STORE_UNAVAILABLE`; every other outcome is a result. With session
+   * binding on, `client` (the request) is compared with what the sign-in recorded.
    */
-  async authenticate(cookieHeader: string | undefined, now = Date.now()): Promise<AuthResult> {
+  async authenticate(cookieHeader: string | undefined, now = Date.now(), client?: ClientFacts): Promise<AuthResult> {
     const metrics = this.#metrics;
-    if (metrics === undefined) return this.#authenticate(cookieHeader, now);
+    if (metrics === undefined) return this.#authenticate(cookieHeader, now, client);
     const started = performance.now();
     try {
-      const result = await this.#authenticate(cookieHeader, now);
+      const result = await this.#authenticate(cookieHeader, now, client);
       if (result.authenticated) metrics.authenticated(started);
       else metrics.anonymous(result.reason, started);
       return result;
@@ -122,7 +137,7 @@ export class SessionManager {
     }
   }
 
-  async #authenticate(cookieHeader: string | undefined, now: number): Promise<AuthResult> {
+  async #authenticate(cookieHeader: string | undefined, now: number, client: ClientFacts | undefined): Promise<AuthResult> {
     const cookie = readCookie(cookieHeader, this.cookieName);
     if (!cookie.found) return anonymous('no_cookie', undefined);
     if (cookie.duplicate) return anonymous('duplicate_cookie', this.#clearCookieValue);
@@ -146,6 +161,18 @@ export class SessionManager {
       // Mosaic: never extend with a refresh token. The session ends; a silent login renews it.
       await this.revoke(storeKey);
       return { authenticated: false, reason: 'access_token_expired', clearCookie: this.#clearCookieValue, renew: this.#config.silentAuth };
+    }
+    if (record.binding !== undefined && client !== undefined && this.#binding.mode !== 'off') {
+      const mismatched = this.#binding.mismatches(cookie.value, record.binding, client);
+      if (mismatched.length > 0) {
+        const mode = this.#binding.mode;
+        this.#logger.warn({ session: cached.ref, signal: mismatched.join(','), action: mode }, 'session binding mismatch');
+        for (const signal of mismatched) this.#metrics?.bindingMismatch(signal, mode);
+        if (mode === 'revoke') {
+          await this.revoke(storeKey);
+          return anonymous('binding_mismatch', this.#clearCookieValue);
+        }
+      }
     }
     if (now - record.lastSeenAt >= this.#touchEveryMs) this.#touch(storeKey, record, now);
     const session = sessionOf(cached.ref, record);
@@ -187,7 +214,7 @@ export class SessionManager {
     }
   }
 
-  /** The tokens of a session `authenticate` returned (undefined when it has ended since). */
+  /** The tokens of a session `authenticate` or `listByUser` returned (undefined when it has ended since). */
   tokensOf(session: Session): Promise<SessionTokens | undefined> {
     const storeKey = storeKeys.get(session);
     return storeKey === undefined ? Promise.resolve(undefined) : this.tokensFor(storeKey);
@@ -256,7 +283,9 @@ function anonymous(reason: AnonymousReason, clear: string | undefined): AuthResu
 }
 
 function toSession(storeKey: string, record: SessionRecord): Session {
-  return sessionOf(sessionRefFor(storeKey), record);
+  const session = sessionOf(sessionRefFor(storeKey), record);
+  storeKeys.set(session, storeKey);
+  return session;
 }
 
 /** A fresh object per request, arrays copied, so no caller can change what the cache holds. */
@@ -272,7 +301,9 @@ function sessionOf(ref: string, record: SessionRecord): Session {
     authTime: record.authTime,
     accessTokenExpiresAt: record.accessTokenExpiresAt,
     createdAt: record.createdAt,
+    lastSeenAt: record.lastSeenAt,
     idleExpiresAt: record.idleExpiresAt,
     absoluteExpiresAt: record.absoluteExpiresAt,
+    userAgent: record.userAgent,
   };
 }

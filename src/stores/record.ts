@@ -1,4 +1,4 @@
-import type { SessionRecord, SessionStore } from './types.js';
+import type { SessionBindingHashes, SessionRecord, SessionStore } from './types.js';
 
 /*
  * Helpers shared by the stores: argument checks (programmer mistakes throw TypeError, naming the
@@ -30,6 +30,19 @@ function stringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
+function isBinding(value: unknown): value is SessionBindingHashes {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const binding = value as Record<string, unknown>;
+  return Object.keys(binding).every((name) => (name === 'userAgent' || name === 'ipPrefix') && (binding[name] === undefined || typeof binding[name] === 'string'));
+}
+
+function copyBinding(binding: SessionBindingHashes): SessionBindingHashes {
+  const copy: SessionBindingHashes = {};
+  if (binding.userAgent !== undefined) copy.userAgent = binding.userAgent;
+  if (binding.ipPrefix !== undefined) copy.ipPrefix = binding.ipPrefix;
+  return copy;
+}
+
 export function assertRecord(value: unknown): asserts value is SessionRecord {
   if (typeof value !== 'object' || value === null) throw new TypeError('"record" must be an object');
   const record = value as Record<string, unknown>;
@@ -43,6 +56,8 @@ export function assertRecord(value: unknown): asserts value is SessionRecord {
   if (record.authTime !== undefined && (typeof record.authTime !== 'number' || !Number.isSafeInteger(record.authTime) || record.authTime < 0)) {
     throw new TypeError('"record.authTime" must be a whole number of epoch seconds when present');
   }
+  optionalString(record, 'userAgent');
+  if (record.binding !== undefined && !isBinding(record.binding)) throw new TypeError('"record.binding" must be an object of strings (userAgent, ipPrefix) when present');
   if (typeof record.accessTokenExpiresAt !== 'number' || !Number.isFinite(record.accessTokenExpiresAt)) {
     throw new TypeError('"record.accessTokenExpiresAt" must be a number (epoch seconds)');
   }
@@ -103,6 +118,8 @@ export function copyRecord(record: SessionRecord): SessionRecord {
   if (record.amr !== undefined) copy.amr = [...record.amr];
   if (record.acr !== undefined) copy.acr = record.acr;
   if (record.authTime !== undefined) copy.authTime = record.authTime;
+  if (record.userAgent !== undefined) copy.userAgent = record.userAgent;
+  if (record.binding !== undefined) copy.binding = copyBinding(record.binding);
   return copy;
 }
 
@@ -120,6 +137,10 @@ interface CompactRecord {
   c?: string;
   /** authTime (epoch seconds). */
   a?: number;
+  /** userAgent (the sign-in User-Agent, for the user's list of sessions). */
+  g?: string;
+  /** binding hashes: u = user agent, p = IP prefix. */
+  b?: { u?: string; p?: string };
   x: number;
   n: number;
   k: string;
@@ -139,6 +160,13 @@ export function encodeCompact(record: SessionRecord): string {
   if (record.amr !== undefined) compact.m = record.amr;
   if (record.acr !== undefined) compact.c = record.acr;
   if (record.authTime !== undefined) compact.a = record.authTime;
+  if (record.userAgent !== undefined) compact.g = record.userAgent;
+  if (record.binding !== undefined) {
+    const b: { u?: string; p?: string } = {};
+    if (record.binding.userAgent !== undefined) b.u = record.binding.userAgent;
+    if (record.binding.ipPrefix !== undefined) b.p = record.binding.ipPrefix;
+    compact.b = b;
+  }
   return JSON.stringify(compact);
 }
 
@@ -171,6 +199,14 @@ export function decodeCompact(json: string, times: RecordTimes): SessionRecord |
   if (stringArray(c.m)) record.amr = c.m;
   if (typeof c.c === 'string') record.acr = c.c;
   if (typeof c.a === 'number' && Number.isSafeInteger(c.a)) record.authTime = c.a;
+  if (typeof c.g === 'string') record.userAgent = c.g;
+  if (typeof c.b === 'object' && c.b !== null) {
+    const b = c.b as { u?: unknown; p?: unknown };
+    const binding: SessionBindingHashes = {};
+    if (typeof b.u === 'string') binding.userAgent = b.u;
+    if (typeof b.p === 'string') binding.ipPrefix = b.p;
+    record.binding = binding;
+  }
   return record;
 }
 

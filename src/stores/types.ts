@@ -15,6 +15,10 @@ export interface SessionRecord {
   acr?: string | undefined;
   /** When the user last actively authenticated at the IdP (ID token `auth_time`), epoch seconds. */
   authTime?: number | undefined;
+  /** The `User-Agent` the browser signed in with (at most 200 characters), to show in the user's list of sessions. */
+  userAgent?: string | undefined;
+  /** Binding signals seen at sign-in (`TESSERA_SESSION_BINDING`), each a keyed hash, never the value itself. */
+  binding?: SessionBindingHashes | undefined;
   /** Access token expiry, epoch seconds. */
   accessTokenExpiresAt: number;
   /** Times in epoch milliseconds. */
@@ -24,6 +28,12 @@ export interface SessionRecord {
   absoluteExpiresAt: number;
   /** Tokens sealed with the key ring (AES-256-GCM); opaque strings to the store. */
   sealedTokens: string;
+}
+
+/** The hashed client properties a session is bound to; opaque strings to the store. */
+export interface SessionBindingHashes {
+  userAgent?: string | undefined;
+  ipPrefix?: string | undefined;
 }
 
 /**

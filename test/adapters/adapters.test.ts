@@ -92,7 +92,7 @@ describe('framework adapters', () => {
     assert.equal(anonymous.status, 401);
     assert.equal((await anonymous.json()).login_url, '/auth/login?returnTo=%2Fwhoami');
     const browser = new Browser();
-    assert.equal((await browser.request(`${url}/whoami`)).headers.get('location'), '/auth/login?returnTo=%2Fwhoami');
+    assert.equal((await browser.request(`${url}/whoami`)).headers.get('location'), '/auth/login?returnTo=%2Fwhoami&silent=1');
     const page = await browser.signIn(`${url}/auth/login?returnTo=/whoami`, { username: 'alice', password: 'alice' });
     assert.deepEqual(JSON.parse(page.text), { sub: 'alice' });
   });

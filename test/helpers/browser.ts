@@ -189,12 +189,21 @@ export function isSelfSubmitting(page: Page): boolean {
 
 export class Browser {
   readonly jar = new CookieJar();
+  /** Every URL requested, in order (for tests about where a flow went). */
+  readonly history: string[] = [];
+  /** The `User-Agent` every request sends (none unless given). */
+  readonly userAgent: string | undefined;
+
+  constructor(options: { userAgent?: string } = {}) {
+    this.userAgent = options.userAgent;
+  }
 
   /** One request with the jar's cookies; redirects are not followed. */
   async request(url: string, options: NavigateOptions = {}): Promise<Page> {
     const method = options.method ?? (options.form ? 'POST' : 'GET');
     // As a browser navigation: fetch would otherwise say `sec-fetch-mode: cors`, which marks an API call.
-    const headers = new Headers({ accept: 'text/html,application/xhtml+xml', 'sec-fetch-mode': 'navigate', ...options.headers });
+    const headers = new Headers({ accept: 'text/html,application/xhtml+xml', 'sec-fetch-mode': 'navigate', ...(this.userAgent ? { 'user-agent': this.userAgent } : {}), ...options.headers });
+    this.history.push(url);
     const cookie = this.jar.header(url);
     if (cookie) headers.set('cookie', cookie);
     let body: URLSearchParams | undefined;

@@ -84,7 +84,7 @@ describe('two tessera serve processes sharing one Redis', { skip, timeout: 120_0
   async function assertRefused(gateway: GatewayProcess, cookie: string, label: string): Promise<void> {
     const page = await requestWith(`${gateway.url}/hello`, cookie);
     assert.equal(page.status, 302, `${label}: page on ${gateway.url} is sent to login`);
-    assert.equal(page.headers.location, '/auth/login?returnTo=%2Fhello');
+    assert.equal(page.headers.location, '/auth/login?returnTo=%2Fhello&silent=1');
     assert.match(String(page.headers['set-cookie']), /^tessera=; /, `${label}: the dead cookie is cleared`);
     const api = await requestWith(`${gateway.url}/api/data`, cookie, 'api');
     assert.equal(api.status, 401, `${label}: API on ${gateway.url}`);

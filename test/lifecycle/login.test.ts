@@ -13,7 +13,7 @@ describe('login through the gateway', () => {
   test('a page request without a session is redirected to login with its path as returnTo', async () => {
     const page = await stack.browser().request(`${stack.url}/reports?q=1`);
     assert.equal(page.status, 302);
-    assert.equal(page.headers.get('location'), '/auth/login?returnTo=%2Freports%3Fq%3D1');
+    assert.equal(page.headers.get('location'), '/auth/login?returnTo=%2Freports%3Fq%3D1&silent=1', 'silent SSO first (TESSERA_SILENT_SSO)');
     assert.equal(page.headers.get('cache-control'), 'no-store');
   });
 

@@ -184,7 +184,7 @@ describe('route rules through the gateway', () => {
     test('anonymous: pages are redirected to login, API requests get 401; the upstream sees nothing', async () => {
       const { result: page, requests } = await reached(stack.upstream, () => call(stack, '/reports?q=1'));
       assert.equal(page.status, 302);
-      assert.equal(page.headers.location, '/auth/login?returnTo=%2Freports%3Fq%3D1');
+      assert.equal(page.headers.location, '/auth/login?returnTo=%2Freports%3Fq%3D1&silent=1');
       const api = await call(stack, '/reports', { api: true });
       assert.equal(api.status, 401);
       assert.equal(JSON.parse(api.text).error, 'login_required');

@@ -134,6 +134,30 @@ export function testStore(name: string, make: StoreFactory, options: Conformance
       assert.deepEqual((await s.listByUser(sub)).map(({ record }) => record.authTime), [authTime, 0, undefined]);
     });
 
+    test('the sign-in user agent and the binding hashes come back exactly, through get, touch and listByUser; a record without them has none', async (s) => {
+      const sub = `user-${randomId()}`;
+      const [full, partial, without] = [randomKey(), randomKey(), randomKey()];
+      const now = Date.now();
+      const binding = { userAgent: randomBytes(16).toString('base64url'), ipPrefix: randomBytes(16).toString('base64url') };
+      const userAgent = `Agent "quoted" \\ ü ${'x'.repeat(150)}`;
+      await s.set(full, sampleRecord({ sub, userAgent, binding, createdAt: now - 2 }), minute);
+      await s.set(partial, sampleRecord({ sub, userAgent: 'curl/8', binding: { userAgent: binding.userAgent }, createdAt: now - 1 }), minute);
+      const { userAgent: _u, binding: _b, ...bare } = sampleRecord({ sub, createdAt: now });
+      await s.set(without, bare, minute);
+      assert.deepEqual((await s.get(full))?.binding, binding);
+      assert.equal((await s.get(full))?.userAgent, userAgent);
+      assert.deepEqual((await s.get(partial))?.binding, { userAgent: binding.userAgent });
+      const missing = await s.get(without);
+      assert.ok(missing);
+      assert.equal('userAgent' in missing, false, 'no userAgent key at all');
+      assert.equal('binding' in missing, false, 'no binding key at all');
+      await s.touch(full, now + 1, now + 20 * minute, minute);
+      assert.deepEqual((await s.get(full))?.binding, binding, 'touch keeps it');
+      assert.deepEqual((await s.listByUser(sub)).map(({ record }) => [record.userAgent, record.binding]), [[userAgent, binding], ['curl/8', { userAgent: binding.userAgent }], [undefined, undefined]]);
+      await assert.rejects(s.set(randomKey(), { ...sampleRecord(), binding: { userAgent: 1 } } as unknown as SessionRecord, minute), TypeError);
+      await assert.rejects(s.set(randomKey(), { ...sampleRecord(), userAgent: ['x'] } as unknown as SessionRecord, minute), TypeError);
+    });
+
     test('changing a returned record does not change the stored one', async (s) => {
       const key = randomKey();
       await s.set(key, sampleRecord({ roles: ['user'] }), minute);

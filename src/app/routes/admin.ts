@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RouteContext } from '../context.js';
 import { json } from '../responses.js';
+import { sessionJson } from '../session-json.js';
 import { failure } from './errors.js';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
@@ -29,7 +30,7 @@ export async function admin(ctx: RouteContext, request: Request, path: string): 
   try {
     if (request.method === 'GET' && ref === undefined) {
       const sessions = await ctx.sessions.listByUser(sub);
-      return json(200, { sessions: sessions.map((s) => ({ ...s, createdAt: new Date(s.createdAt).toISOString(), idleExpiresAt: new Date(s.idleExpiresAt).toISOString(), absoluteExpiresAt: new Date(s.absoluteExpiresAt).toISOString() })) });
+      return json(200, { sessions: sessions.map((s) => ({ ...s, ...sessionJson(s) })) });
     }
     if (request.method === 'DELETE' && ref === undefined) {
       return json(200, { revoked: await ctx.sessions.revokeByUser(sub) });

@@ -3,6 +3,7 @@ import * as client from 'openid-client';
 import { isTesseraError } from '../../errors.js';
 import { acrFloor, acrMeets } from '../../oidc/acr.js';
 import { isStaleAuthentication } from '../../oidc/verifiers.js';
+import { clientFacts, type ClientInfo } from '../client.js';
 import type { RouteContext } from '../context.js';
 import { redirect } from '../responses.js';
 import { failure, problem } from './errors.js';
@@ -19,7 +20,7 @@ const interactiveNeeded = new Set(['login_required', 'interaction_required', 'co
  * floor and, when the login asked for a `max_age`, its `auth_time` (required, and no older than
  * that), and creates a session with a new id carrying `acr`, `amr` and `auth_time`.
  */
-export async function callback(ctx: RouteContext, request: Request, url: URL): Promise<Response> {
+export async function callback(ctx: RouteContext, request: Request, url: URL, peer?: ClientInfo): Promise<Response> {
   const cookieHeader = request.headers.get('cookie') ?? undefined;
   const state = url.searchParams.get('state');
   const reject = (status: number, reason: string, title: string, message: string, cookies: string[] = []) => {
@@ -132,6 +133,8 @@ export async function callback(ctx: RouteContext, request: Request, url: URL): P
         authTime: epochSecondsOrUndefined(idClaims.auth_time),
         accessTokenExpiresAt: access.exp,
       },
+      Date.now(),
+      clientFacts(request, peer),
     );
     ctx.metrics.sessionCreated();
     return redirect(txn.returnTo, [...cookies, setCookie]);

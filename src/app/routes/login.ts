@@ -14,7 +14,9 @@ import { failure } from './errors.js';
  */
 export async function login(ctx: RouteContext, request: Request, url: URL): Promise<Response> {
   const returnTo = safeReturnTo(url.searchParams.get('returnTo'));
-  const silent = url.searchParams.get('silent') === '1' && ctx.config.silentAuth;
+  // At most one silent try per login: one still pending in this browser means the next is interactive.
+  const silent = url.searchParams.get('silent') === '1' && ctx.config.silentAuth
+    && !ctx.transactions.hasPendingSilent(request.headers.get('cookie') ?? undefined);
   const acr = requestedAcr(url.searchParams.getAll('acr'), acrFloor(ctx.config.acrValues));
   const maxAge = requestedMaxAge(url.searchParams.getAll('max_age'));
   try {

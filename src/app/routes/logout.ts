@@ -4,6 +4,7 @@ import { readForm } from '../body.js';
 import type { RouteContext } from '../context.js';
 import { logoutFormPage } from '../pages.js';
 import { isApiRequest } from '../request-kind.js';
+import { sameOrigin } from '../same-origin.js';
 import { html, json, redirect } from '../responses.js';
 import { failure, problem } from './errors.js';
 
@@ -61,14 +62,8 @@ export async function logout(ctx: RouteContext, request: Request): Promise<Respo
 }
 
 async function isSameOriginOrToken(ctx: RouteContext, request: Request, storeKey: string | undefined): Promise<boolean> {
-  const origin = request.headers.get('origin');
-  if (origin !== null) {
-    if (origin === ctx.config.publicUrl) return true;
-    if (origin !== 'null') return false;
-  }
-  const site = request.headers.get('sec-fetch-site');
-  if (site === 'same-origin') return true;
-  if (site === 'cross-site' || site === 'same-site') return false;
+  const decided = sameOrigin(ctx.config, request);
+  if (decided !== undefined) return decided;
   const form = await readForm(request);
   const token = form?.get('csrf');
   if (!token) return false;

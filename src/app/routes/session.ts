@@ -1,3 +1,4 @@
+import { clientFacts, type ClientInfo } from '../client.js';
 import type { RouteContext } from '../context.js';
 import { json } from '../responses.js';
 import { failure } from './errors.js';
@@ -5,9 +6,9 @@ import { failure } from './errors.js';
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** `GET /auth/session`: who is signed in, as JSON (DESIGN §2). */
-export async function sessionInfo(ctx: RouteContext, request: Request): Promise<Response> {
+export async function sessionInfo(ctx: RouteContext, request: Request, client?: ClientInfo): Promise<Response> {
   try {
-    const result = await ctx.sessions.authenticate(request.headers.get('cookie') ?? undefined);
+    const result = await ctx.sessions.authenticate(request.headers.get('cookie') ?? undefined, Date.now(), clientFacts(request, client));
     if (!result.authenticated) {
       return json(401, { authenticated: false }, result.clearCookie ? [result.clearCookie] : []);
     }
