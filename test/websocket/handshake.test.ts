@@ -12,7 +12,7 @@ import { connectWs, echo, openWs, startWsUpstream } from './support.js';
 describe('WebSocket handshakes', () => {
   const fixture = useSignedInStack({
     upstream: startWsUpstream,
-    stack: { options: { routes: [{ path: '/public', auth: 'none' }, { path: '/maybe', auth: 'optional' }] } as never },
+    stack: { options: { routes: [{ path: '/public', auth: 'none' }, { path: '/maybe', auth: 'optional' }, { path: '/down', upstream: 'http://127.0.0.1:9' }] } as never },
   });
   const cookie = () => `tessera=${fixture.id}`;
   const origin = () => fixture.stack.url;
@@ -72,6 +72,14 @@ describe('WebSocket handshakes', () => {
     const signedIn = await openWs(fixture.port, '/maybe/ws', { origin: origin(), cookie: cookie() });
     assert.equal(fixture.upstream.handshakes.at(-1)!['x-tessera-sub'], 'alice');
     signedIn.socket.close();
+  });
+
+  test('an application that does not answer gives 502, never a hang or a crash', async () => {
+    const answer = await connectWs(fixture.port, '/down/ws', { origin: origin(), cookie: cookie() });
+    assert.equal(!answer.open && answer.status, 502);
+    const { socket } = await openWs(fixture.port, '/ws', { origin: origin(), cookie: cookie() });
+    assert.equal(await echo(socket, 'gateway still fine'), 'gateway still fine');
+    socket.close();
   });
 
   test('an upgrade to anything but websocket is refused with 400', async () => {
