@@ -102,9 +102,11 @@ export class SessionEnds {
     const entry = this.#watched.get(key);
     if (entry === undefined) return;
     this.#unwatch(key);
+    // A delete after a deadline passed (the session check found it first) ended the session for that reason.
+    const told = reason === 'revoked' ? reasonAt(entry, Date.now()) : reason;
     for (const listener of entry.listeners) {
       try {
-        listener({ reason });
+        listener({ reason: told });
       } catch (err) {
         this.#logger.error({ error: String(err) }, 'session end listener failed');
       }
@@ -189,6 +191,13 @@ export class SessionEnds {
       },
     );
   }
+}
+
+function reasonAt(entry: Watched, now: number): SessionEndReason {
+  if (entry.absoluteExpiresAt <= now) return 'absolute_timeout';
+  if (entry.accessTokenExpiresAtMs <= now) return 'access_token_expired';
+  if (entry.idleExpiresAt <= now) return 'idle_timeout';
+  return 'revoked';
 }
 
 /**

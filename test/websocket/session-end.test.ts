@@ -219,3 +219,55 @@ describe('two gateway instances on one Redis', () => {
     t.diagnostic(`socket on B closed ${close.afterMs} ms after the logout on A`);
   });
 });
+
+describe('sockets end at the idle and absolute timeouts', () => {
+  let stack: Stack;
+  let upstream: WsUpstream;
+  before(async () => {
+    upstream = await startWsUpstream();
+    stack = await startStack({ options: { upstream: upstream.url, idleTimeout: '3s', absoluteTimeout: '6s' } as never });
+  });
+  after(async () => {
+    await stack.close();
+    await upstream.close();
+  });
+
+  test('a request keeps the session (and its socket) alive past the first idle deadline; without one the socket closes at the idle timeout', async (t) => {
+    const id = await signIn(stack, stack.browser());
+    const { closed } = await openWs(port(stack), '/ws', wsHeaders(stack, id));
+    const opened = performance.now();
+    await sleep(1500);
+    const touch = await fetch(`${stack.url}/api/x`, { headers: { cookie: `tessera=${id}`, accept: 'application/json' } });
+    await touch.body?.cancel();
+    assert.equal(touch.status, 200);
+    const touchedAt = performance.now();
+    const early = await Promise.race([closed.then(() => 'closed'), sleep(3000 - (performance.now() - opened) + 500).then(() => 'open')]);
+    assert.equal(early, 'open', 'the idle deadline moved with the request');
+    const close = await closesWithin(closed, touchedAt, 3000 + 2000);
+    assert.equal(close.code, 1008);
+    t.diagnostic(`socket closed ${close.afterMs - 3000} ms after the idle timeout`);
+    assert.ok(await metric(stack, 'tessera_connections_closed_by_session_end_total{kind="websocket",reason="idle_timeout"}') >= 1);
+  });
+
+  test('a socket kept busy by requests still closes at the absolute timeout', async (t) => {
+    const id = await signIn(stack, stack.browser());
+    const signedInAt = performance.now();
+    const { closed } = await openWs(port(stack), '/ws', wsHeaders(stack, id));
+    let busy = true;
+    void (async () => {
+      while (busy) {
+        const response = await fetch(`${stack.url}/api/x`, { headers: { cookie: `tessera=${id}`, accept: 'application/json' } }).catch(() => undefined);
+        await response?.body?.cancel();
+        await sleep(500);
+      }
+    })();
+    try {
+      const close = await closesWithin(closed, signedInAt, 6000 + 2000);
+      assert.equal(close.code, 1008);
+      t.diagnostic(`socket closed ${close.afterMs - 6000} ms after the absolute timeout (measured from the end of sign-in)`);
+      assert.ok(await metric(stack, 'tessera_connections_closed_by_session_end_total{kind="websocket",reason="absolute_timeout"}') >= 1);
+    } finally {
+      busy = false;
+    }
+  });
+});
