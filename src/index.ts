@@ -6,6 +6,7 @@ export { createAccessTokenVerifier, type AccessTokenVerifierOptions, type Access
 export { memoryStore, sqliteStore, redisStore, postgresStore, openStore } from './stores/index.js';
 export type { SessionStore, SessionRecord } from './stores/types.js';
 export type { AuthResult, Session, AnonymousReason } from './session/manager.js';
+export type { SessionEnd, SessionEndListener, SessionEndReason } from './session/ends.js';
 export { generateKeyEntry } from './keys/index.js';
 export type { Gateway } from './gateway/server.js';
 export type { Logger, LogFields, LogLevel } from './observability/log.js';

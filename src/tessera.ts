@@ -10,6 +10,7 @@ import { createDecide, loginUrlFor, type Decision, type DecideOptions, type Requ
 import { createAuthRouter } from './app/router.js';
 import type { ClientFacts } from './session/binding.js';
 import { SessionManager, type AuthResult, type Session, type SessionTokens } from './session/manager.js';
+import { announceEnds, SessionEnds, type SessionEndListener } from './session/ends.js';
 import { timeStore } from './session/timed-store.js';
 import { openStore } from './stores/index.js';
 import type { SessionStore } from './stores/types.js';
@@ -29,6 +30,13 @@ export interface Tessera {
   authenticate(cookieHeader: string | undefined, client?: ClientFacts): Promise<AuthResult>;
   /** The tokens of a session `authenticate`/`decide` returned (token relay, offline use); undefined once it has ended. */
   tokens(session: Session): Promise<SessionTokens | undefined>;
+  /**
+   * Calls `listener` once when `session` (from `authenticate`/`decide`) ends — logout, revocation
+   * by the user or an admin, back-channel logout, idle or absolute timeout, access-token expiry —
+   * here or on any instance sharing the store. Returns the function that stops listening: call it
+   * when the connection closes on its own. For closing WebSockets and streams with the session.
+   */
+  onSessionEnd(session: Session, listener: SessionEndListener): () => void;
   /** Where to send a browser that has no valid session. */
   loginUrl(returnTo: string, renew?: boolean): string;
   /** The origin users reach (`TESSERA_PUBLIC_URL`). */
@@ -75,6 +83,7 @@ export interface TesseraInternals {
   store: SessionStore;
   logger: Logger;
   metrics: TesseraMetrics;
+  ends: SessionEnds;
 }
 
 const internals = new WeakMap<Tessera, TesseraInternals>();
@@ -93,7 +102,10 @@ export function createTessera(options: TesseraOptionsInput | TesseraConfig, depe
   const logger = dependencies.logger ?? createLogger({ level: config.logLevel });
   const metrics = new TesseraMetrics();
   const observability = { logger, metrics };
-  const store = timeStore(dependencies.store ?? openStore(config.store, { logger }), metrics);
+  const timed = timeStore(dependencies.store ?? openStore(config.store, { logger }), metrics);
+  // Without an invalidation channel (SQLite, memory), an end in another process is found within a cache lifetime.
+  const ends = new SessionEnds(timed, { logger, recheckEveryMs: config.sessionCacheTtlMs });
+  const store = announceEnds(timed, ends);
   const provider = new IdentityProvider(config, observability);
   const sessions = new SessionManager(store, keys, config, observability);
   const ctx: RouteContext = {
@@ -114,6 +126,12 @@ export function createTessera(options: TesseraOptionsInput | TesseraConfig, depe
     decide: createDecide(sessions, handle, config.routes, { silentSso: config.silentSso && config.silentAuth }),
     authenticate: (cookieHeader, client) => sessions.authenticate(cookieHeader, Date.now(), client),
     tokens: (session) => sessions.tokensOf(session),
+    onSessionEnd(session, listener) {
+      const key = sessions.storeKeyOf(session);
+      if (key === undefined) throw new TypeError('"session" must be a session that authenticate() or decide() returned');
+      if (typeof listener !== 'function') throw new TypeError('"listener" must be a function');
+      return ends.watch(key, session, listener);
+    },
     loginUrl: loginUrlFor,
     publicUrl: config.publicUrl,
     cookieName: sessions.cookieName,
@@ -133,8 +151,11 @@ export function createTessera(options: TesseraOptionsInput | TesseraConfig, depe
       return { ready: storeOk && idpOk, store: storeOk, idp: idpOk };
     },
     metrics,
-    close: () => store.close(),
+    close: () => {
+      ends.close();
+      return store.close();
+    },
   };
-  internals.set(tessera, { config, sessions, store, logger, metrics });
+  internals.set(tessera, { config, sessions, store, logger, metrics, ends });
   return tessera;
 }

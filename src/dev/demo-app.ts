@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { escapeHtml } from '../lib/html.js';
 import { assets } from './assets.js';
+import { attachLiveClock, liveClockScript, liveClockScriptPath, liveClockSection } from './live-clock.js';
 
 /**
  * The route rules `tessera dev` gives the gateway in front of the demo app when `TESSERA_ROUTES`
@@ -58,6 +59,7 @@ export async function startDemoApp(port = 0): Promise<{ url: string; server: Ser
       res.end('Internal error\n');
     }
   });
+  attachLiveClock(server);
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const address = server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : port}`;
@@ -69,6 +71,10 @@ function route(req: IncomingMessage, res: ServerResponse): void {
   if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('Method not allowed\n');
+    return;
+  }
+  if (path === liveClockScriptPath) {
+    res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=60', 'x-content-type-options': 'nosniff' }).end(liveClockScript);
     return;
   }
   const asset = assets.get(path);
@@ -140,6 +146,7 @@ function appPage(identity: Identity | undefined): string {
 <dt>Signed in at</dt><dd id="auth-time">…</dd></dl>
 <p><button id="call-api">Call /api/hello</button> <button id="call-anon" class="secondary">Call /api/hello without the cookie</button></p>
 <pre id="api-result">(API answers appear here)</pre>
+${liveClockSection()}
 ${yourSessionsSection()}`, '/static/app.js');
 }
 

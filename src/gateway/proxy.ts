@@ -32,6 +32,15 @@ export interface Forwarding {
   target: string;
   /** A `Set-Cookie` to add to the response (clearing a dead session cookie). */
   setCookie?: string | undefined;
+  /** The request's session, whose end ends the response (a Server-Sent Events stream, a long poll). */
+  sessionEnd?: SessionEndHook | undefined;
+}
+
+export interface SessionEndHook {
+  /** Calls `end` when the session ends; returns the function that stops watching. */
+  watch(end: () => void): () => void;
+  /** The answer when the session ends before the upstream has answered (a long poll). */
+  answer(): { status: number; headers: Record<string, string>; body: string };
 }
 
 export interface ProxyOptions {
@@ -72,6 +81,28 @@ export class UpstreamProxy {
   }
 
   forward(req: IncomingMessage, res: ServerResponse, forwarding: Forwarding): Promise<void> {
+    const { headers, contentLength } = this.upstreamHeaders(req.rawHeaders, forwarding);
+    const method = req.method ?? 'GET';
+    const hasBody = method !== 'GET' && method !== 'HEAD';
+    const maxBodyBytes = this.#options.maxBodyBytes;
+    // A declared length is enforced by node's parser; only a chunked body needs counting.
+    const cap = hasBody && contentLength === undefined && Number.isFinite(maxBodyBytes)
+      ? capBody(req, maxBodyBytes)
+      : undefined;
+    return new Promise<void>((resolve) => {
+      this.#pool.dispatch(
+        { path: forwarding.target, method, headers, body: cap ? cap.body : hasBody ? req : null },
+        new ResponseRelay(res, resolve, cap, this.#options.sendTimeoutMs, this.#options.logger, forwarding.setCookie, forwarding.sessionEnd),
+      );
+    });
+  }
+
+  /**
+   * The header list the upstream gets for a client's `rawHeaders`: the same rules for every
+   * request and for WebSocket handshakes (hop-by-hop headers, `Upgrade` included, are the
+   * caller's to add).
+   */
+  upstreamHeaders(raw: string[], forwarding: Omit<Forwarding, 'target'>): { headers: string[]; contentLength: string | undefined } {
     const { identity, peer, forwardedFor, sessionId } = forwarding;
     const { allowUnderscoreHeaders, isTesseraCookie } = this.#options;
     // A flat name/value list: what undici takes with the least work, and duplicates stay as sent.
@@ -81,7 +112,6 @@ export class UpstreamProxy {
     let connectionTokens: string | undefined;
     let forwardedProto = false;
     let forwardedHost = false;
-    const raw = req.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!.toLowerCase();
       const value = raw[i + 1]!;
@@ -124,19 +154,7 @@ export class UpstreamProxy {
     if (!forwardedProto) headers.push('x-forwarded-proto', this.#forwardedProto);
     if (!forwardedHost) headers.push('x-forwarded-host', this.#forwardedHost);
 
-    const method = req.method ?? 'GET';
-    const hasBody = method !== 'GET' && method !== 'HEAD';
-    const maxBodyBytes = this.#options.maxBodyBytes;
-    // A declared length is enforced by node's parser; only a chunked body needs counting.
-    const cap = hasBody && contentLength === undefined && Number.isFinite(maxBodyBytes)
-      ? capBody(req, maxBodyBytes)
-      : undefined;
-    return new Promise<void>((resolve) => {
-      this.#pool.dispatch(
-        { path: forwarding.target, method, headers, body: cap ? cap.body : hasBody ? req : null },
-        new ResponseRelay(res, resolve, cap, this.#options.sendTimeoutMs, this.#options.logger, forwarding.setCookie),
-      );
-    });
+    return { headers, contentLength };
   }
 
   close(): Promise<void> {
@@ -175,16 +193,49 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   #stalled: NodeJS.Timeout | undefined;
 
   #setCookie: string | undefined;
+  #sessionEnd: SessionEndHook | undefined;
+  #unwatch: (() => void) | undefined;
+  #endedBySession = false;
+  #eventStream = false;
 
-  constructor(res: ServerResponse, done: () => void, cap: { exceeded: () => boolean } | undefined, sendTimeoutMs: number, logger: Logger, setCookie: string | undefined) {
+  constructor(res: ServerResponse, done: () => void, cap: { exceeded: () => boolean } | undefined, sendTimeoutMs: number, logger: Logger, setCookie: string | undefined, sessionEnd: SessionEndHook | undefined) {
     this.#res = res;
+    this.#sessionEnd = sessionEnd;
+    if (sessionEnd !== undefined) this.#unwatch = sessionEnd.watch(this.#onSessionEnd);
     this.#setCookie = setCookie;
     this.#logger = logger;
-    this.#done = done;
+    this.#done = () => {
+      this.#unwatch?.();
+      done();
+    };
     this.#cap = cap;
     this.#sendTimeoutMs = sendTimeoutMs;
     res.once('close', this.#onClientClose);
   }
+
+  /**
+   * The session ended while the response runs: a long poll not yet answered gets the 401 any
+   * request of the session would now get; an event stream ends (at a chunk boundary, which
+   * `EventSource` reads as the end of the stream); any other body is cut (a dropped connection,
+   * never a truncated body that looks complete).
+   */
+  #onSessionEnd = (): void => {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#endedBySession = true;
+    this.#clearStall();
+    this.#controller?.abort(new Error('the session ended'));
+    const res = this.#res;
+    if (!res.headersSent) {
+      const answer = this.#sessionEnd!.answer();
+      res.writeHead(answer.status, answer.headers).end(answer.body);
+    } else if (this.#eventStream) {
+      res.end();
+    } else {
+      res.destroy();
+    }
+    this.#done();
+  };
 
   #onClientClose = (): void => {
     this.#clearStall();
@@ -218,6 +269,8 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     if (statusCode < 200) return; // 1xx informational: not relayed
+    const type = headers['content-type'];
+    this.#eventStream = typeof type === 'string' && type.toLowerCase().startsWith('text/event-stream') && headers['content-length'] === undefined;
     const out: Array<string | string[]> = [];
     for (const name in headers) {
       const value = headers[name];
@@ -228,6 +281,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#endedBySession) return;
     if (!this.#res.write(chunk)) {
       controller.pause();
       this.#res.once('drain', this.#onDrain);
@@ -236,6 +290,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    if (this.#endedBySession) return;
     this.#finished = true;
     const res = this.#res;
     // The upstream is done; a client still not reading the tail gets the same deadline.
@@ -245,6 +300,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    if (this.#endedBySession) return;
     this.#finished = true;
     this.#clearStall();
     const res = this.#res;

@@ -1,15 +1,19 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { nodeFacts, sendDenial, writeResponse } from '../adapters/node-bridge.js';
-import { storeUnavailable } from '../app/denials.js';
+import { loginRequired, storeUnavailable } from '../app/denials.js';
+import { loginUrlFor } from '../app/decision.js';
 import { isApiRequest } from '../app/request-kind.js';
 import { isAuthPath } from '../app/router.js';
 import { normalisePath } from '../lib/path.js';
 import { isTesseraError } from '../errors.js';
 import { readCookie } from '../lib/cookies.js';
+import type { Session } from '../session/manager.js';
 import { internalsOf, type Tessera } from '../tessera.js';
 import { ClientLimit } from './client-limit.js';
 import { ForwardingPolicy } from './forwarding.js';
-import { UpstreamProxy } from './proxy.js';
+import { UpstreamProxy, type SessionEndHook } from './proxy.js';
+import { createUpgradeHandler } from './upgrade.js';
+import type { Duplex } from 'node:stream';
 
 export interface Gateway {
   server: Server;
@@ -24,6 +28,10 @@ export interface GatewayHandler {
   handler(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** The `checkContinue` listener: `100 Continue` only once the request may go on. */
   checkContinue(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** The `upgrade` listener: WebSocket handshakes, decided as requests, then relayed. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
+  /** Closes every upgraded connection (`1001 going away`): a server waits for them before it closes. */
+  closeUpgrades(): void;
   close(): Promise<void>;
 }
 
@@ -37,7 +45,7 @@ const plain = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'n
  * are served on their own listener (`startMetricsServer`).
  */
 export function createGatewayHandler(tessera: Tessera, upstream: string): GatewayHandler {
-  const { config, logger } = internalsOf(tessera);
+  const { config, logger, metrics, sessions, ends } = internalsOf(tessera);
   const cookieName = tessera.cookieName;
   const proxyFor = (origin: string) => new UpstreamProxy({
     logger,
@@ -57,6 +65,27 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
   const forwarding = new ForwardingPolicy(config.trustedProxies);
   const limit = new ClientLimit(config.maxRequestsPerClient);
   const relay = config.tokenRelay;
+  const upgrades = createUpgradeHandler({
+    tessera,
+    proxyFor: (rule) => (rule.upstream === undefined ? defaultProxy : proxies.get(rule.upstream)!),
+    upstreamFor: (rule) => rule.upstream ?? upstream,
+    forwarding,
+    limit,
+    readHeaders: readRequestHeaders,
+    sessionIdIn: (cookie) => sessionIdIn(cookie, cookieName),
+  });
+  /** A streaming response (Server-Sent Events, a long poll) ends with its session. */
+  const sessionEndOf = (session: Session, target: string): SessionEndHook | undefined => {
+    const key = sessions.storeKeyOf(session);
+    if (key === undefined) return undefined;
+    return {
+      watch: (end) => ends.watch(key, session, ({ reason }) => {
+        metrics.closedBySessionEnd('http', reason);
+        end();
+      }),
+      answer: () => loginRequired(true, loginUrlFor(target, false), sessions.clearCookieHeader),
+    };
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): Promise<void> {
     const url = req.url ?? '/';
@@ -106,6 +135,7 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
           sessionId: sessionIdIn(cookie, cookieName),
           target: decision.target,
           setCookie: decision.clearCookie,
+          sessionEnd: session && sessionEndOf(session, decision.target),
         });
       } finally {
         limit.release(peer.client);
@@ -121,7 +151,10 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
   return {
     handler: (req, res) => handle(req, res, false),
     checkContinue: (req, res) => handle(req, res, true),
+    upgrade: (req, socket, head) => upgrades.handle(req, socket, head),
+    closeUpgrades: () => upgrades.close(),
     close: async () => {
+      upgrades.close();
       await Promise.all([defaultProxy.close(), ...[...proxies.values()].map((p) => p.close())]);
     },
   };
@@ -187,6 +220,7 @@ export function readRequestHeaders(raw: string[]): { cookie: string | undefined;
 export function attachGateway(server: Server, gateway: GatewayHandler): void {
   server.on('request', (req, res) => void gateway.handler(req, res));
   server.on('checkContinue', (req, res) => void gateway.checkContinue(req, res));
+  server.on('upgrade', (req, socket, head) => void gateway.upgrade(req, socket, head));
 }
 
 /** `/metrics`, `/healthz` and `/readyz` on their own listener, away from the public port. */
@@ -234,7 +268,9 @@ export async function startGateway(tessera: Tessera, options: { upstream: string
     url,
     metricsUrl,
     async close() {
-      await Promise.all([closeListener(server), metrics ? closeListener(metrics) : undefined]);
+      const closing = Promise.all([closeListener(server), metrics ? closeListener(metrics) : undefined]);
+      gateway.closeUpgrades();
+      await closing;
       await gateway.close();
       await tessera.close();
     },

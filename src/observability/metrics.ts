@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, type MetricObjectWithValues, type MetricType, type MetricValueWithName } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricType, type MetricValueWithName } from 'prom-client';
 
 /**
  * What a host application sees of an instance's metrics: its own prom-client `Registry` (never
@@ -161,6 +161,8 @@ export class TesseraMetrics implements Metrics {
   readonly #logouts: Counter<string>;
   readonly #bindingMismatches: Counter<'signal' | 'action'>;
   readonly #idpRequests: Histogram<'operation' | 'outcome'>;
+  readonly #upgraded: Gauge<string>;
+  readonly #closedBySessionEnd: Counter<'kind' | 'reason'>;
 
   readonly #authentications: (...values: string[]) => Tally;
   readonly #authenticated: Tally;
@@ -191,6 +193,14 @@ export class TesseraMetrics implements Metrics {
       help: 'Requests to the identity provider (discovery, token exchange, JWKS, logout API), by operation and outcome (ok, error: HTTP status 400 or above, unreachable)',
       labelNames: ['operation', 'outcome'],
       buckets: networkBuckets,
+      registers,
+    });
+
+    this.#upgraded = new Gauge({ name: 'tessera_upgraded_connections', help: 'WebSocket connections open through the gateway', registers });
+    this.#closedBySessionEnd = new Counter({
+      name: 'tessera_connections_closed_by_session_end_total',
+      help: 'WebSockets (kind websocket) and streaming responses (kind http) closed because their session ended, by reason (revoked, idle_timeout, absolute_timeout, access_token_expired)',
+      labelNames: ['kind', 'reason'],
       registers,
     });
 
@@ -241,6 +251,18 @@ export class TesseraMetrics implements Metrics {
   /** A request's client differed from the session's binding in `signal`; `action` is what TESSERA_SESSION_BINDING did. */
   bindingMismatch(signal: string, action: string): void {
     this.#bindingMismatches.inc({ signal, action });
+  }
+
+  upgradeOpened(): void {
+    this.#upgraded.inc();
+  }
+
+  upgradeClosed(): void {
+    this.#upgraded.dec();
+  }
+
+  closedBySessionEnd(kind: 'websocket' | 'http', reason: string): void {
+    this.#closedBySessionEnd.inc({ kind, reason });
   }
 
   /** The session check found a live session; `startedAt` is its `performance.now()` at the start. */

@@ -214,6 +214,11 @@ export class SessionManager {
     }
   }
 
+  /** The store key behind a session `authenticate` or `listByUser` returned (undefined for any other object). */
+  storeKeyOf(session: Session): string | undefined {
+    return storeKeys.get(session);
+  }
+
   /** The tokens of a session `authenticate` or `listByUser` returned (undefined when it has ended since). */
   tokensOf(session: Session): Promise<SessionTokens | undefined> {
     const storeKey = storeKeys.get(session);

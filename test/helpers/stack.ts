@@ -87,6 +87,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const gateway = createGatewayHandler(tessera, overrides.upstream ?? options.options?.upstream ?? upstream.url);
     server.removeAllListeners('request');
     server.removeAllListeners('checkContinue');
+    server.removeAllListeners('upgrade');
     attachGateway(server, gateway);
     return { tessera, close: async () => { await gateway.close(); if (!options.store) await tessera.close(); } };
   };
