@@ -10,12 +10,19 @@ import { internalsOf, type Tessera } from '../tessera.js';
 import { ClientLimit } from './client-limit.js';
 import { ForwardingPolicy } from './forwarding.js';
 import { UpstreamProxy } from './proxy.js';
+import { drain } from './shutdown.js';
 
 export interface Gateway {
   server: Server;
   url: string;
   /** The metrics listener (`TESSERA_METRICS_ADDRESS`), when there is one. */
   metricsUrl: string | undefined;
+  /**
+   * Runs `hook` when the gateway starts closing (the listener no longer accepts; requests in flight
+   * still finish): the place for open long-lived connections (WebSockets: a `1001` close frame).
+   */
+  onShutdown(hook: () => void | Promise<void>): void;
+  /** Graceful: see `drain`; in-flight requests get `TESSERA_SHUTDOWN_TIMEOUT`. */
   close(): Promise<void>;
 }
 
@@ -213,7 +220,8 @@ export async function startGateway(tessera: Tessera, options: { upstream: string
   const url = await listenOn(server, options.port, options.host);
   let metrics: Server | undefined;
   let metricsUrl: string | undefined;
-  const address = internalsOf(tessera).config.metricsAddress;
+  const { metricsAddress: address, shutdownTimeoutMs } = internalsOf(tessera).config;
+  const shutdownHooks: Array<() => void | Promise<void>> = [];
   if (address !== undefined) {
     const handler = createMetricsHandler(tessera);
     metrics = createServer({ maxHeaderSize: 8 * 1024, requestTimeout: 10_000 }, (req, res) => void handler(req, res));
@@ -228,8 +236,11 @@ export async function startGateway(tessera: Tessera, options: { upstream: string
     server,
     url,
     metricsUrl,
+    onShutdown: (hook) => void shutdownHooks.push(hook),
     async close() {
-      await Promise.all([closeListener(server), metrics ? closeListener(metrics) : undefined]);
+      const drained = Promise.all([drain(server, shutdownTimeoutMs), metrics ? drain(metrics, shutdownTimeoutMs) : undefined]);
+      await Promise.allSettled(shutdownHooks.map(async (hook) => hook()));
+      await drained;
       await gateway.close();
       await tessera.close();
     },
