@@ -76,7 +76,7 @@ describe('chaos: SIGKILL with SQLite', { timeout: 90_000 }, () => {
     await load;
     assert.equal(cookies.length, 20);
 
-    const second = await startGatewayProcess(env, publicUrl.replace(/:\d+$/, `:${new URL(publicUrl).port}`));
+    const second = await startGatewayProcess(env, publicUrl);
     gateways.push(second);
     let valid = 0;
     for (const cookie of cookies) {
