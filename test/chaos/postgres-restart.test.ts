@@ -57,6 +57,7 @@ describe('chaos: PostgreSQL restart', { skip, timeout: 120_000 }, () => {
     }
     const statuses = new Map<number, number>();
     let running = true;
+    t.after(() => void (running = false)); // the load loop ends even when the test fails
     const load = Promise.all(cookies.map(async (cookie) => {
       while (running) {
         const status = (await requestWith(`${gateway.url}/api/data`, cookie, 'api').catch(() => ({ status: 0 }))).status;

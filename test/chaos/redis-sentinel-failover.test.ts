@@ -90,6 +90,7 @@ describe('chaos: Redis Sentinel failover', { skip, timeout: 120_000 }, () => {
 
     const statuses = new Map<number, number>();
     let running = true;
+    t.after(() => void (running = false)); // the load loop ends even when the test fails
     let last200 = 0;
     const load = Promise.all([early, late].map(async (cookie) => {
       while (running) {
