@@ -141,7 +141,8 @@ async function serveWithWorkers(config: TesseraConfig, count: number): Promise<n
   const logger = createLogger({ level: config.logLevel });
   // Generated before the fork, so every worker reads the same development key ring.
   if (config.keys === undefined) developmentKeys(config.dataDir);
-  const workers = await runWorkers({ count, logger, metricsAddress: config.metricsAddress });
+  // Each worker drains within TESSERA_SHUTDOWN_TIMEOUT; past that and a little more, it is killed.
+  const workers = await runWorkers({ count, logger, metricsAddress: config.metricsAddress, shutdownTimeoutMs: config.shutdownTimeoutMs + 2000 });
   logger.info({ workers: count, pids: workers.pids(), metricsUrl: workers.metricsUrl }, 'gateway workers listening');
   return onShutdown(() => workers.close());
 }

@@ -46,6 +46,8 @@ export const settingNames = {
   TESSERA_ALLOW_UNDERSCORE_HEADERS: 'allowUnderscoreHeaders',
   TESSERA_MAX_REQUESTS_PER_CLIENT: 'maxRequestsPerClient',
   TESSERA_SEND_TIMEOUT: 'sendTimeout',
+  TESSERA_IDP_TIMEOUT: 'idpTimeout',
+  TESSERA_SHUTDOWN_TIMEOUT: 'shutdownTimeout',
   TESSERA_METRICS_ADDRESS: 'metricsAddress',
   TESSERA_WORKERS: 'workers',
   TESSERA_DATA_DIR: 'dataDir',
@@ -152,6 +154,8 @@ export const optionsSchema = z.object({
   allowUnderscoreHeaders: bool.default(false),
   maxRequestsPerClient: positiveInt.default(64),
   sendTimeout: duration.default(30_000),
+  idpTimeout: duration.default(5000),
+  shutdownTimeout: duration.default(10_000),
   metricsAddress: listenAddress.optional(),
   workers: workerCount.default(1),
   dataDir: text.default('.tessera'),
@@ -179,7 +183,7 @@ export type TesseraOptionsInput = z.input<typeof optionsSchema>;
 type Parsed = z.output<typeof optionsSchema>;
 
 /** The resolved configuration: every default applied, every derived endpoint filled in. */
-export interface TesseraConfig extends Omit<Parsed, 'publicUrl' | 'issuer' | 'discoveryUrl' | 'logoutApiUrl' | 'mosaicRegion' | 'idleTimeout' | 'absoluteTimeout' | 'sessionCacheTtl' | 'sendTimeout' | 'metricsAddress'> {
+export interface TesseraConfig extends Omit<Parsed, 'publicUrl' | 'issuer' | 'discoveryUrl' | 'logoutApiUrl' | 'mosaicRegion' | 'idleTimeout' | 'absoluteTimeout' | 'sessionCacheTtl' | 'sendTimeout' | 'idpTimeout' | 'shutdownTimeout' | 'metricsAddress'> {
   publicUrl: string;
   issuer: string;
   discoveryUrl: string;
@@ -191,6 +195,10 @@ export interface TesseraConfig extends Omit<Parsed, 'publicUrl' | 'issuer' | 'di
   sessionCacheTtlMs: number;
   /** How long a response may wait for a client that stopped reading before the connection is dropped. */
   sendTimeoutMs: number;
+  /** The longest any request to the identity provider (discovery, token exchange, JWKS, logout API) may take. */
+  idpTimeoutMs: number;
+  /** On SIGTERM: how long in-flight requests may take before their connections are closed. */
+  shutdownTimeoutMs: number;
   /** Where `/metrics`, `/healthz` and `/readyz` are served; undefined = no metrics listener. */
   metricsAddress: { host: string; port: number } | undefined;
   /** Whether the session cookie is `__Host-<cookieName>` (https) or `<cookieName>` (plain-http development). */
@@ -210,7 +218,7 @@ export function deriveConfig(o: Parsed): TesseraConfig {
   const discoveryUrl = o.discoveryUrl
     ?? (region ? region.api + mosaicDiscoveryPath : `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`);
   const publicUrl = new URL(o.publicUrl ?? `http://localhost:${o.port}`).origin;
-  const { idleTimeout, absoluteTimeout, sessionCacheTtl, sendTimeout, metricsAddress, logoutApiUrl, ...rest } = o;
+  const { idleTimeout, absoluteTimeout, sessionCacheTtl, sendTimeout, idpTimeout, shutdownTimeout, metricsAddress, logoutApiUrl, ...rest } = o;
   const config: TesseraConfig = {
     ...rest,
     publicUrl,
@@ -222,6 +230,8 @@ export function deriveConfig(o: Parsed): TesseraConfig {
     absoluteTimeoutMs: absoluteTimeout,
     sessionCacheTtlMs: sessionCacheTtl,
     sendTimeoutMs: sendTimeout,
+    idpTimeoutMs: idpTimeout,
+    shutdownTimeoutMs: shutdownTimeout,
     metricsAddress: metricsAddress === undefined ? undefined : parseListenAddress(metricsAddress),
     secureCookies: publicUrl.startsWith('https:'),
   };

@@ -12,6 +12,7 @@ import { internalsOf, type Tessera } from '../tessera.js';
 import { ClientLimit } from './client-limit.js';
 import { ForwardingPolicy } from './forwarding.js';
 import { UpstreamProxy, type SessionEndHook } from './proxy.js';
+import { drain } from './shutdown.js';
 import { createUpgradeHandler } from './upgrade.js';
 import type { Duplex } from 'node:stream';
 
@@ -20,6 +21,12 @@ export interface Gateway {
   url: string;
   /** The metrics listener (`TESSERA_METRICS_ADDRESS`), when there is one. */
   metricsUrl: string | undefined;
+  /**
+   * Runs `hook` when the gateway starts closing (the listener no longer accepts; requests in flight
+   * still finish): the place for open long-lived connections (WebSockets: a `1001` close frame).
+   */
+  onShutdown(hook: () => void | Promise<void>): void;
+  /** Graceful: see `drain`; in-flight requests get `TESSERA_SHUTDOWN_TIMEOUT`. */
   close(): Promise<void>;
 }
 
@@ -252,7 +259,9 @@ export async function startGateway(tessera: Tessera, options: { upstream: string
   const url = await listenOn(server, options.port, options.host);
   let metrics: Server | undefined;
   let metricsUrl: string | undefined;
-  const address = options.metrics === false ? undefined : internalsOf(tessera).config.metricsAddress;
+  const { metricsAddress, shutdownTimeoutMs } = internalsOf(tessera).config;
+  const address = options.metrics === false ? undefined : metricsAddress;
+  const shutdownHooks: Array<() => void | Promise<void>> = [];
   if (address !== undefined) {
     const handler = createMetricsHandler(tessera);
     metrics = createServer({ maxHeaderSize: 8 * 1024, requestTimeout: 10_000 }, (req, res) => void handler(req, res));
@@ -267,10 +276,12 @@ export async function startGateway(tessera: Tessera, options: { upstream: string
     server,
     url,
     metricsUrl,
+    onShutdown: (hook) => void shutdownHooks.push(hook),
     async close() {
-      const closing = Promise.all([closeListener(server), metrics ? closeListener(metrics) : undefined]);
-      gateway.closeUpgrades();
-      await closing;
+      const drained = Promise.all([drain(server, shutdownTimeoutMs), metrics ? drain(metrics, shutdownTimeoutMs) : undefined]);
+      gateway.closeUpgrades(); // WebSockets: 1001 going away
+      await Promise.allSettled(shutdownHooks.map(async (hook) => hook()));
+      await drained;
       await gateway.close();
       await tessera.close();
     },

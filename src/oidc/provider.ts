@@ -13,9 +13,17 @@ export interface ProviderMetadata {
   [key: string]: unknown;
 }
 
+/** A discovery result is used this long without asking the IdP again (a login or `/readyz` after it re-fetches). */
+export const discoveryTtlMs = 5_000;
+/** After a failed discovery, callers are answered with that failure for this long before the IdP is asked again. */
+const failureHoldMs = 1_000;
+
 /**
- * The connection to the identity provider: discovery fetched lazily and cached, retried on the
- * next use after a failure (an IdP that is down at start does not stop the gateway).
+ * The connection to the identity provider: discovery fetched lazily, kept for `discoveryTtlMs`,
+ * then re-fetched on the next use (a login, the callback, `/readyz`). While the IdP does not
+ * answer (within `TESSERA_IDP_TIMEOUT`), `configuration()` throws `ERR_IDP_UNAVAILABLE` — new
+ * logins get a 503 and `/readyz` says `idp: false` — and the first success after it recovers
+ * everything, without a restart. Requests with a session never wait for the IdP.
  *
  * Discovery is fetched from `discoveryUrl` and its `issuer` must equal the configured issuer,
  * which may live on another host (Mosaic: issuer `https://userid.security`, discovery on the
@@ -25,6 +33,10 @@ export class IdentityProvider {
   #config: TesseraConfig;
   #pending: Promise<client.Configuration> | undefined;
   #ready: client.Configuration | undefined;
+  /** When `#ready` was last confirmed by the IdP. */
+  #fetchedAt = 0;
+  /** The last discovery failure and when it happened, answered for `failureHoldMs`. */
+  #failure: { error: unknown; at: number } | undefined;
   #logger: Logger;
   #metrics: TesseraMetrics | undefined;
 
@@ -34,16 +46,29 @@ export class IdentityProvider {
     this.#metrics = observability.metrics;
   }
 
+  /** Whether the last discovery succeeded. */
   get ready(): boolean {
-    return this.#ready !== undefined;
+    return this.#ready !== undefined && this.#failure === undefined;
   }
 
   async configuration(): Promise<client.Configuration> {
-    if (this.#ready) return this.#ready;
+    const now = Date.now();
+    if (this.#ready !== undefined && this.#failure === undefined && now - this.#fetchedAt < discoveryTtlMs) return this.#ready;
+    if (this.#failure !== undefined && now - this.#failure.at < failureHoldMs) throw this.#failure.error;
     this.#pending ??= this.#discover().then(
-      (configuration) => (this.#ready = configuration),
-      (err) => {
+      (configuration) => {
         this.#pending = undefined;
+        if (this.#failure !== undefined) this.#logger.info({ issuer: this.#config.issuer }, 'identity provider reachable again');
+        this.#failure = undefined;
+        this.#fetchedAt = Date.now();
+        // The same metadata keeps the same object, so verifiers built on it stay valid.
+        if (this.#ready === undefined || !sameMetadata(this.#ready.serverMetadata(), configuration.serverMetadata())) this.#ready = configuration;
+        return this.#ready;
+      },
+      (err: unknown) => {
+        this.#pending = undefined;
+        if (this.#failure === undefined) this.#logger.warn({ issuer: this.#config.issuer, error: (err as Error).message }, 'identity provider unreachable');
+        this.#failure = { error: err, at: Date.now() };
         throw err;
       },
     );
@@ -59,14 +84,14 @@ export class IdentityProvider {
     let response: Response;
     try {
       const timedFetch = this.#metrics?.idpFetch('discovery') ?? fetch;
-      response = await timedFetch(discoveryUrl, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(5000) });
+      response = await timedFetch(discoveryUrl, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(this.#config.idpTimeoutMs) });
     } catch (cause) {
       throw new TesseraError('ERR_IDP_UNAVAILABLE', `The identity provider did not answer at ${discoveryUrl}`, { cause });
     }
     if (!response.ok) {
       throw new TesseraError('ERR_IDP_UNAVAILABLE', `The identity provider answered ${response.status} for its discovery document at ${discoveryUrl}`);
     }
-    const metadata = (await response.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+    const metadata = (await withTimeout(response.json(), this.#config.idpTimeoutMs).catch(() => undefined)) as Record<string, unknown> | undefined;
     for (const field of ['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri'] as const) {
       if (typeof metadata?.[field] !== 'string') {
         throw new TesseraError('ERR_IDP_METADATA', `The discovery document at ${discoveryUrl} has no "${field}" string`);
@@ -81,7 +106,7 @@ export class IdentityProvider {
       { client_secret: clientSecret, id_token_signed_response_alg: this.#config.algorithms[0] },
       client.ClientSecretPost(clientSecret),
     );
-    configuration.timeout = 5;
+    configuration.timeout = Math.max(1, Math.ceil(this.#config.idpTimeoutMs / 1000));
     // openid-client's own requests (the token exchange) are timed as IdP requests too.
     const tokenEndpoint = metadata!.token_endpoint;
     const metrics = this.#metrics;
@@ -93,7 +118,19 @@ export class IdentityProvider {
     if ([discoveryUrl, issuer].every((u) => isLoopbackUrl(new URL(u))) && new URL(discoveryUrl).protocol === 'http:') {
       client.allowInsecureRequests(configuration);
     }
-    this.#logger.info({ issuer, discoveryUrl }, 'identity provider metadata loaded');
+    if (this.#ready === undefined) this.#logger.info({ issuer, discoveryUrl }, 'identity provider metadata loaded');
     return configuration;
   }
+}
+
+function sameMetadata(a: object, b: object): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

@@ -40,7 +40,7 @@ export class Verifiers {
     const metadata = await this.#provider.metadata();
     const { issuer, clientId, algorithms, tenantId } = this.#config;
     const logger = this.#logger;
-    const keySource: KeySource = createKeySource({ jwksUri: metadata.jwks_uri, logger, ...(this.#metrics ? { fetch: this.#metrics.idpFetch('jwks') } : {}) });
+    const keySource: KeySource = createKeySource({ jwksUri: metadata.jwks_uri, logger, timeoutMs: this.#config.idpTimeoutMs, ...(this.#metrics ? { fetch: this.#metrics.idpFetch('jwks') } : {}) });
     const mosaicShaped = this.#config.mosaicRegion !== undefined || mosaicLogoutUrlFor(this.#config.discoveryUrl) !== undefined;
     this.#built = {
       access: createAccessTokenVerifier({

@@ -7,6 +7,7 @@ import type { SessionRecord, SessionStore } from '../stores/types.js';
 import { SessionBinding, displayUserAgent, type ClientFacts } from './binding.js';
 import { SessionCache, type CachedSession } from './cache.js';
 import { isSessionIdFormat, newSessionId, sessionRefFor, storeKeyFor } from './ids.js';
+import { PendingRevocations } from './pending-revocations.js';
 
 /** Last-seen is written at most once a minute per session (every quarter of an idle timeout under 4 min), never on every request. */
 const touchIntervalMs = 60_000;
@@ -71,6 +72,8 @@ export class SessionManager {
   #logger: Logger;
   #metrics: TesseraMetrics | undefined;
   #binding: SessionBinding;
+  /** Logouts the store could not take yet: refused here at once, retried until the store answers. */
+  #pending: PendingRevocations;
 
   constructor(store: SessionStore, keys: KeyRing, config: TesseraConfig, observability: { logger?: Logger; metrics?: TesseraMetrics } = {}) {
     this.#logger = observability.logger ?? silentLogger;
@@ -85,6 +88,7 @@ export class SessionManager {
     this.#touchEveryMs = Math.min(touchIntervalMs, config.idleTimeoutMs / 4);
     this.#binding = new SessionBinding(config.sessionBinding, config.sessionBindingSignals);
     store.onInvalidate?.((key) => this.#forget(key));
+    this.#pending = new PendingRevocations((key) => store.delete(key), this.#logger);
   }
 
   get clearCookieHeader(): string {
@@ -144,6 +148,7 @@ export class SessionManager {
     if (!isSessionIdFormat(cookie.value)) return anonymous('malformed_cookie', this.#clearCookieValue);
 
     const storeKey = storeKeyFor(cookie.value);
+    if (this.#pending.has(storeKey)) return anonymous('unknown_session', this.#clearCookieValue);
     let cached = this.#cache.get(storeKey, now);
     if (cached !== undefined) this.#metrics?.cacheHit();
     else {
@@ -233,9 +238,13 @@ export class SessionManager {
     return json === undefined ? undefined : (JSON.parse(json) as SessionTokens);
   }
 
+  /** Ends a session. When the store is down, the revocation is kept and retried (and refused here meanwhile), and the error is thrown. */
   async revoke(storeKey: string): Promise<boolean> {
     this.#forget(storeKey);
-    const existed = await this.#store.delete(storeKey);
+    const existed = await this.#store.delete(storeKey).catch((err: unknown) => {
+      this.#pending.add(storeKey);
+      throw err;
+    });
     if (existed) this.#logger.info({ session: sessionRefFor(storeKey) }, 'session ended');
     return existed;
   }

@@ -41,6 +41,9 @@ CREATE INDEX IF NOT EXISTS tessera_once_expires_at ON tessera_once (expires_at);
 
 /**
  * Sessions in a local SQLite file (WAL, synchronous=NORMAL): survives restarts, one machine.
+ * synchronous=NORMAL in WAL mode: a COMMIT has reached the OS before `set` resolves (so before the
+ * session cookie is sent), so a killed process (SIGKILL, crash) loses no acknowledged session
+ * (test/chaos/sqlite-sigkill.test.ts); a power loss may lose the last commits (FULL would fsync each).
  * The file holds sealed tokens, so a newly created file is made readable by its owner only.
  */
 export function sqliteStore(options: SqliteStoreOptions): SessionStore {

@@ -9,6 +9,8 @@ import { portIsFree, sleep, startRedisServer, type RedisServer } from './redis-s
 
 export interface RedisCluster {
   nodes: Array<{ host: string; port: number }>;
+  /** The redis-server processes, in `nodes` order (for tests that kill one). */
+  servers: RedisServer[];
   dispose(): Promise<void>;
 }
 
@@ -40,7 +42,8 @@ function redisCli(args: string[]): Promise<{ code: number; output: string }> {
   });
 }
 
-export async function startRedisCluster(size = 3): Promise<RedisCluster> {
+/** `size` masters, each with `replicas` replicas (`redis-cli --cluster create --cluster-replicas`). */
+export async function startRedisCluster(size = 3, replicas = 0): Promise<RedisCluster> {
   const taken = new Set<number>();
   const servers: RedisServer[] = [];
   const dirs: string[] = [];
@@ -49,7 +52,7 @@ export async function startRedisCluster(size = 3): Promise<RedisCluster> {
     await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   };
   try {
-    for (let i = 0; i < size; i++) {
+    for (let i = 0; i < size * (1 + replicas); i++) {
       const dir = await mkdtemp(join(tmpdir(), 'tessera-redis-cluster-'));
       dirs.push(dir);
       const port = await clusterPort(taken);
@@ -58,7 +61,7 @@ export async function startRedisCluster(size = 3): Promise<RedisCluster> {
       );
     }
     const addresses = servers.map((server) => `127.0.0.1:${server.port}`);
-    const created = await redisCli(['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes']);
+    const created = await redisCli(['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes']);
     if (created.code !== 0) throw new Error(`redis-cli --cluster create failed: ${created.output}`);
     const deadline = Date.now() + 20_000;
     for (const server of servers) {
@@ -69,7 +72,7 @@ export async function startRedisCluster(size = 3): Promise<RedisCluster> {
         await sleep(100);
       }
     }
-    return { nodes: servers.map((server) => ({ host: '127.0.0.1', port: server.port })), dispose };
+    return { nodes: servers.map((server) => ({ host: '127.0.0.1', port: server.port })), servers, dispose };
   } catch (err) {
     await dispose();
     throw err;

@@ -33,8 +33,12 @@ export async function logout(ctx: RouteContext, request: Request): Promise<Respo
   let tokens;
   try {
     if (storeKey !== undefined) {
-      tokens = await ctx.sessions.tokensFor(storeKey);
+      // The revocation is attempted even when the tokens cannot be read: with the store down it
+      // is kept and retried, and this instance refuses the cookie meanwhile.
+      let unreadable: unknown;
+      tokens = await ctx.sessions.tokensFor(storeKey).catch((err: unknown) => void (unreadable = err));
       await ctx.sessions.revoke(storeKey);
+      if (unreadable !== undefined) throw unreadable;
     }
   } catch (err) {
     return failure(ctx, request, err, cookies);

@@ -52,6 +52,8 @@ export function createClient(connection: Exclude<RedisConnection, { client: Redi
       enableOfflineQueue: false,
       clusterRetryStrategy: (times) => Math.min(times * 200, 2000),
       slotsRefreshTimeout: connectTimeoutMs,
+      // A promoted replica is found within a second, not only on the next MOVED answer.
+      slotsRefreshInterval: 1000,
       redisOptions: {
         ...clientOptions,
         ...tls,

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { startDevIdp, type DevIdp } from '../../src/dev-idp/index.js';
+import { generateKeyEntry } from '../../src/keys/index.js';
+import { Browser } from '../helpers/browser.js';
+import { redisClusterAvailable, startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
+import { skipOrFail } from '../helpers/redis-server.js';
+import { startEchoUpstream } from '../helpers/stack.js';
+import { poll, requestWith, startGatewayProcess, type GatewayProcess } from '../instances/support.js';
+
+const skip = redisClusterAvailable() ? false : skipOrFail('redis-server / redis-cli are not on PATH').skip;
+
+/** Scenario 5: three masters with a replica each; one master is SIGKILLed under load. */
+describe('chaos: Redis Cluster, one master killed', { skip, timeout: 120_000 }, () => {
+  let dataDir: string;
+  let cluster: RedisCluster;
+  let idp: DevIdp;
+  let upstream: Awaited<ReturnType<typeof startEchoUpstream>>;
+  let gateway: GatewayProcess;
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tessera-chaos-cluster-'));
+    cluster = await startRedisCluster(3, 1);
+    idp = await startDevIdp({ port: 0, dataDir, quiet: true });
+    upstream = await startEchoUpstream();
+    gateway = await startGatewayProcess({
+      TESSERA_ISSUER: idp.issuer,
+      TESSERA_DISCOVERY_URL: idp.discoveryUrl,
+      TESSERA_CLIENT_ID: 'tessera-dev',
+      TESSERA_CLIENT_SECRET: 'tessera-dev-secret',
+      TESSERA_KEYS: generateKeyEntry(),
+      TESSERA_STORE: `redis-cluster://${cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`,
+      TESSERA_UPSTREAM: upstream.url,
+      TESSERA_DATA_DIR: dataDir,
+      TESSERA_SESSION_CACHE_TTL: '200ms',
+    });
+  });
+
+  after(async () => {
+    await gateway?.stop();
+    await upstream?.close();
+    await idp?.close();
+    await cluster?.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('the master holding a session killed: 503 (never 500), 200 again within 15 s of the promotion, the session kept', async (t) => {
+    const browser = new Browser();
+    assert.equal((await browser.signIn(`${gateway.url}/auth/login?returnTo=%2Fhello`, { username: 'alice', password: 'alice' })).status, 200);
+    const cookie = `tessera=${browser.jar.get('tessera', gateway.url)}`;
+    await new Promise((r) => setTimeout(r, 1000));
+
+    // The master that holds alice's session (`tessera:s:<key>`, the only session in the cluster).
+    let victim = -1;
+    for (const [i, node] of cluster.nodes.entries()) {
+      const client = new Redis({ port: node.port });
+      try {
+        const role = ((await client.call('ROLE')) as [string])[0];
+        if (role === 'master' && (await client.scan('0', 'MATCH', 'tessera:s:*', 'COUNT', 1000))[1].length > 0) victim = i;
+      } finally {
+        client.disconnect();
+      }
+    }
+    assert.ok(victim >= 0, 'a master holds the session');
+    const statuses = new Map<number, number>();
+    let running = true;
+    t.after(() => void (running = false)); // the load loop ends even when the test fails
+    const load = (async () => {
+      while (running) {
+        const status = (await requestWith(`${gateway.url}/api/data`, cookie, 'api').catch(() => ({ status: 0 }))).status;
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    await cluster.servers[victim]!.stop('SIGKILL');
+    const killedAt = Date.now();
+    const survivor = cluster.nodes.find((_, i) => i !== victim)!;
+    const probe = new Redis({ port: survivor.port });
+    let promotedAt = 0;
+    try {
+      const killedPort = cluster.nodes[victim]!.port;
+      await poll('the replica promoted and the cluster ok again', 30_000, async () => {
+        const nodes = String(await probe.call('CLUSTER', 'NODES'));
+        const failed = nodes.split('\n').some((line) => line.includes(`:${killedPort}@`) && /\bfail\b/.test(line));
+        const ok = /cluster_state:ok/.test(String(await probe.call('CLUSTER', 'INFO')));
+        return failed && ok ? (promotedAt = Date.now()) : undefined;
+      });
+    } finally {
+      probe.disconnect();
+    }
+    const okAt = await poll('200 again', 15_000, async () => ((await requestWith(`${gateway.url}/api/data`, cookie, 'api')).status === 200 ? Date.now() : undefined));
+    running = false;
+    await load;
+    assert.ok((statuses.get(503) ?? 0) > 0, 'the session was on the killed master: some requests saw the outage');
+    t.diagnostic(`cluster failover: cluster ok ${promotedAt - killedAt} ms after the kill; 200 again ${okAt - promotedAt} ms after (sessions lost = 0); statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
+    for (const status of statuses.keys()) assert.ok(status === 200 || status === 503, `only 200 or 503, got ${status}`);
+    assert.ok(gateway.alive());
+  });
+});
