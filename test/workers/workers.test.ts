@@ -1,7 +1,8 @@
 // TESSERA_WORKERS: `tessera serve` on node:cluster, run as the CLI runs it. Every store that can be
 // shared by processes: a session signed in on one worker is valid on all; a logout taken by one
 // worker is refused at once by the others, though each had the session in its cache; the
-// primary sums the workers' metrics; SIGTERM stops them all and exits 0.
+// primary sums the workers' metrics; WebSockets of the session close on every worker; SIGTERM
+// stops them all and exits 0.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,7 +17,7 @@ import { startDevIdp, type DevIdp } from '../../src/dev-idp/index.js';
 import { generateKeyEntry } from '../../src/keys/index.js';
 import { Browser } from '../helpers/browser.js';
 import { freePort } from '../helpers/ports.js';
-import { startEchoUpstream } from '../helpers/stack.js';
+import { startWsUpstream, openWs, echo, closesWithin } from '../websocket/support.js';
 import { useRedis } from '../helpers/redis-server.js';
 import { postgresSkip, postgresUrl } from '../helpers/postgres.js';
 import { runCli } from '../helpers/cli.js';
@@ -98,12 +99,12 @@ async function metricValue(metricsUrl: string, name: string, labels: string): Pr
 }
 
 let idp: DevIdp;
-let upstream: Awaited<ReturnType<typeof startEchoUpstream>>;
+let upstream: Awaited<ReturnType<typeof startWsUpstream>>;
 const dir = mkdtempSync(join(tmpdir(), 'tessera-workers-'));
 
 before(async () => {
   idp = await startDevIdp({ port: 0, dataDir: join(dir, 'idp'), quiet: true });
-  upstream = await startEchoUpstream();
+  upstream = await startWsUpstream();
 });
 after(async () => {
   await upstream.close();
@@ -165,9 +166,20 @@ for (const { name, store } of stores) {
         const served0 = await metricValue(served.metricsUrl, 'tessera_authentications_total', 'outcome="authenticated"');
         assert.ok(served0 >= 8, `the primary sums both workers' metrics (authenticated: ${served0})`);
 
+        // WebSockets of the session, each on a connection of its own: both workers hold some.
+        const port = Number(new URL(served.url).port);
+        const sockets = await Promise.all(Array.from({ length: 4 }, () => openWs(port, '/live', { cookie, origin: served.url })));
+        for (const ws of sockets) assert.equal(await echo(ws.socket, 'ping'), 'ping');
+
+        const loggedOutAt = performance.now();
         const logout = await request(`${served.url}/auth/logout`, { method: 'POST', headers: { cookie, origin: served.url, accept: 'application/json' } });
         await logout.body.dump();
         assert.ok(logout.statusCode < 400, `logout answered ${logout.statusCode}`);
+
+        // Every socket, on whichever worker holds it, is closed within 2 s with 1008.
+        const closes = await Promise.all(sockets.map((ws) => closesWithin(ws.closed, loggedOutAt, 2000)));
+        for (const close of closes) assert.deepEqual([close.code, close.reason], [1008, 'session ended']);
+        t.diagnostic(`${name}: sockets closed ${closes.map((c) => c.afterMs).join(', ')} ms after the logout began`);
 
         // At once, on every worker: none may still answer from its cache.
         const afterLogout = await freshConnections(served.url, cookie, 8);
