@@ -94,7 +94,7 @@ export function createTessera(options: TesseraOptionsInput | TesseraConfig, depe
 
   const tessera: Tessera = {
     handle,
-    decide: createDecide(sessions, handle, config.routes),
+    decide: createDecide(sessions, handle, config.routes, logger),
     authenticate: (cookieHeader) => sessions.authenticate(cookieHeader),
     tokens: (session) => sessions.tokensOf(session),
     loginUrl: loginUrlFor,
