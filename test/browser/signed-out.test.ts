@@ -56,7 +56,7 @@ describe('the signed-out page and the error pages, in a real browser', { skip, t
     assert.equal(await page.textContent('h1'), 'You are signed out');
     assert.ok(await page.isVisible('#idp-ended'), 'says the IdP session was ended too');
     assert.equal((await context.cookies(stack.url)).find((c) => c.name === stack.tessera.cookieName), undefined, 'the session cookie is gone');
-    await Promise.all([page.waitForURL((u) => u.href.startsWith(stack.idp.url)), page.click('text=Sign in again')]);
+    await Promise.all([page.waitForURL((u) => u.href.startsWith(stack.idp.url)), page.click('a:text-is("Sign in again")')]);
     assert.ok(await page.isVisible('input[name="password"]'), 'the IdP asks for the password again');
     await context.close();
   });
@@ -70,7 +70,7 @@ describe('the signed-out page and the error pages, in a real browser', { skip, t
     const line = await requestIdIn(page);
     assert.equal(line.msg, 'callback rejected');
     assert.equal(line.reason, 'transaction_not_found');
-    await Promise.all([page.waitForURL((u) => u.href.startsWith(stack.idp.url)), page.click('text=Sign in again')]);
+    await Promise.all([page.waitForURL((u) => u.href.startsWith(stack.idp.url)), page.click('a:text-is("Sign in again")')]);
     await page.close();
   });
 
