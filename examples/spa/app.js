@@ -1,3 +1,4 @@
+/* global document, window */
 // The browser never sees a token: it has an HttpOnly session cookie and asks the server.
 const $ = (id) => document.getElementById(id);
 // `Accept: application/json` makes Tessera answer 401 JSON instead of redirecting to the IdP.

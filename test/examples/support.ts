@@ -43,7 +43,7 @@ export async function startProcess(command: string, args: string[], env: NodeJS.
       if (ready.test(output)) { clearTimeout(timer); resolve(); }
     };
     child.stdout.on('data', onData);
-    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stderr.on('data', onData);
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${command} exited with ${code}:\n${output}`)); });
   });
   return {
