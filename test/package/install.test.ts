@@ -13,7 +13,8 @@ const own = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
 };
 
 /**
- * The packed package as a user gets it: `npm pack` (which builds), installed into an empty
+ * The packed package as a user gets it: `npm pack` of the built dist/ (CI builds first; scripts
+ * off so that no rebuild races the example tests reading dist/), installed into an empty
  * project with its dependencies from the registry (or the npm cache), then its command and the
  * types of every subpath export used from TypeScript.
  */
@@ -23,7 +24,7 @@ describe('the packed tarball in an empty project', { timeout: 240_000 }, () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-install-'));
-    const { stdout } = await exec('npm', ['pack', '--json', '--pack-destination', dir], { cwd: root, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await exec('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
     const tarball = join(dir, (JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<{ filename: string }>)[0]!.filename);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'tessera-user', private: true, type: 'module' }));
     // The frameworks are optional peers: a user of tessera/express has express (and its types).
