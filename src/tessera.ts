@@ -123,7 +123,7 @@ export function createTessera(options: TesseraOptionsInput | TesseraConfig, depe
 
   const tessera: Tessera = {
     handle,
-    decide: createDecide(sessions, handle, config.routes, { silentSso: config.silentSso && config.silentAuth }),
+    decide: createDecide(sessions, handle, config.routes, { silentSso: config.silentSso && config.silentAuth, logger }),
     authenticate: (cookieHeader, client) => sessions.authenticate(cookieHeader, Date.now(), client),
     tokens: (session) => sessions.tokensOf(session),
     onSessionEnd(session, listener) {

@@ -6,7 +6,9 @@ import { DEFAULT_CLOCK_TOLERANCE } from '../tokens/index.js';
 import type { Session, SessionManager } from '../session/manager.js';
 import type { AuthHandler } from './router.js';
 import { badRequestTarget, canonicalRedirect, forbidden, loginRequired, stepUpRequired, storeUnavailable, type Denial } from './denials.js';
+import { newRequestId } from './pages.js';
 import { isApiRequest } from './request-kind.js';
+import type { Logger } from '../observability/log.js';
 import { isAuthPath } from './router.js';
 
 /** What the core needs to know of a request, from any framework. Headers are read lazily. */
@@ -81,8 +83,9 @@ export function loginUrlFor(returnTo: string, renew = false, stepUp?: { acr: str
  * `silentSso`: a page request without a session goes to the login with `silent=1` (`prompt=none`
  * first, then the interactive form if the IdP needs it); API requests keep their 401.
  */
-export function createDecide(sessions: SessionManager, handle: AuthHandler, rules: readonly RouteRule[], settings: { silentSso: boolean } = { silentSso: false }) {
+export function createDecide(sessions: SessionManager, handle: AuthHandler, rules: readonly RouteRule[], settings: { silentSso: boolean; logger?: Logger } = { silentSso: false }) {
   const silentSso = settings.silentSso;
+  const logger = settings.logger;
   return async function decide(facts: RequestFacts, options: DecideOptions = {}): Promise<Decision> {
     const api = () => isApiRequest(facts.header);
     const normalised = normalisePath(facts.url);
@@ -113,14 +116,20 @@ export function createDecide(sessions: SessionManager, handle: AuthHandler, rule
       }
       const session = result.session;
       if (rule.roles !== undefined && !rule.roles.some((role) => session.roles.includes(role))) {
-        return { kind: 'deny', denial: forbidden(api(), `This page needs one of the roles ${rule.roles.join(', ')}.`) };
+        const requestId = newRequestId();
+        logger?.warn({ requestId, status: 403, path: normalised.path, ref: session.ref }, 'access denied: missing role');
+        return { kind: 'deny', denial: forbidden(api(), `This page needs one of the roles ${rule.roles.join(', ')}.`, requestId) };
       }
       const stepUp = stepUpFor(rule, session);
       if (stepUp !== undefined) return { kind: 'deny', denial: stepUpRequired(api(), loginUrlFor(target, false, stepUp), stepUp) };
       return { kind: 'pass', session, rule, target, clearCookie: undefined };
     } catch (err) {
       // An outage is a clear 503, never a 401 that would look like a logout.
-      if (isTesseraError(err) && err.transient) return { kind: 'deny', denial: storeUnavailable(api()) };
+      if (isTesseraError(err) && err.transient) {
+        const requestId = newRequestId();
+        logger?.warn({ requestId, status: 503, code: err.code }, 'session store unavailable');
+        return { kind: 'deny', denial: storeUnavailable(api(), requestId) };
+      }
       throw err;
     }
   };

@@ -28,11 +28,11 @@ const pageHeaders = {
 };
 
 /** A session without any of the route's roles: 403, a page for navigations, JSON for API requests. */
-export function forbidden(api: boolean, description: string): Denial {
+export function forbidden(api: boolean, description: string, requestId?: string): Denial {
   if (api) {
     return { status: 403, headers: { 'cache-control': 'no-store', 'content-type': 'application/json' }, body: JSON.stringify({ error: 'forbidden', error_description: description }) };
   }
-  return { status: 403, headers: pageHeaders, body: messagePage('Access denied', description) };
+  return { status: 403, headers: pageHeaders, body: messagePage('Access denied', `${description} Ask for access, or sign in as another user.`, { href: '/auth/logout', label: 'Sign in as another user' }, requestId) };
 }
 
 /** What a step-up asks for (RFC 9470): an `acr`, a maximum age of the authentication, or both. */
@@ -82,7 +82,7 @@ const unavailableMessage = 'The session store is not answering right now. Please
  * A store outage: a clear 503 (the same page or JSON the `/auth/*` routes give), never a 401 that
  * would look like a logout, and the cookie is left alone.
  */
-export function storeUnavailable(api: boolean): Denial {
+export function storeUnavailable(api: boolean, requestId?: string): Denial {
   const headers = { 'cache-control': 'no-store', 'retry-after': '5', 'x-content-type-options': 'nosniff' };
   if (api) {
     return { status: 503, headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ error: 'temporarily_unavailable', error_description: unavailableMessage }) };
@@ -94,7 +94,7 @@ export function storeUnavailable(api: boolean): Denial {
       'content-type': 'text/html; charset=utf-8',
       'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
     },
-    body: messagePage('Temporarily unavailable', unavailableMessage),
+    body: messagePage('Temporarily unavailable', unavailableMessage, { href: '', label: 'Try again' }, requestId),
   };
 }
 

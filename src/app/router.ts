@@ -6,7 +6,7 @@ import { backchannelLogout } from './routes/backchannel.js';
 import { callback } from './routes/callback.js';
 import { failure } from './routes/errors.js';
 import { login } from './routes/login.js';
-import { logout, logoutForm } from './routes/logout.js';
+import { logout, logoutForm, signedOut } from './routes/logout.js';
 import { sessionInfo } from './routes/session.js';
 import { sessions } from './routes/sessions.js';
 
@@ -38,6 +38,8 @@ export function createAuthRouter(ctx: RouteContext): AuthHandler {
         case '/auth/logout':
           if (method === 'GET') return logoutForm(ctx, request);
           return method === 'POST' ? await logout(ctx, request) : notAllowed('GET, POST');
+        case '/auth/signed-out':
+          return method === 'GET' ? signedOut(url) : notAllowed('GET');
         case '/auth/session':
           return method === 'GET' ? await sessionInfo(ctx, request, client) : notAllowed('GET');
         case '/auth/backchannel-logout':

@@ -55,6 +55,57 @@ export const settingNames = {
 } as const;
 
 export type SettingName = keyof typeof settingNames;
+
+/**
+ * What each setting means, by key: the one source of `docs/configuration.md` (`npm run docs`).
+ * `shown` replaces the default taken from the schema where that needs words (a derived value).
+ */
+export const settingDocs: Partial<Record<SettingName, { description: string; shown?: string }>> = {
+  TESSERA_PUBLIC_URL: { description: "the origin users reach; the redirect URI is `<public URL>/auth/callback`. https, or plain http on loopback for development. Decides the cookie: `__Host-<name>` (https) or `<name>` (`TESSERA_COOKIE_NAME`)", shown: "`http://localhost:<port>`" },
+  TESSERA_PORT: { description: "gateway port" },
+  TESSERA_HOST: { description: "gateway listen address (`0.0.0.0` in a container)" },
+  TESSERA_ISSUER: { description: "the exact `iss` of tokens", shown: "from the region" },
+  TESSERA_DISCOVERY_URL: { description: "where the discovery document is (Mosaic serves it on the API host, not on the issuer)", shown: "region's API host, else `<issuer>/.well-known/openid-configuration`" },
+  TESSERA_MOSAIC_REGION: { description: "`us`, `eu`, `ca`, `au` or `sandbox`: fills the issuer, the discovery URL and the logout API. The sandbox issuer is not documented, so `sandbox` needs `TESSERA_ISSUER`" },
+  TESSERA_CLIENT_ID: { description: "the confidential client's id (it authenticates with `client_secret_post`)" },
+  TESSERA_CLIENT_SECRET: { description: "the confidential client's secret" },
+  TESSERA_SCOPES: { description: "space- or comma-separated" },
+  TESSERA_RESOURCE: { description: "requested resource; becomes the access token's `aud`" },
+  TESSERA_AUDIENCE: { description: "the `aud` the access token must contain", shown: "resource, else `userid-api` for Mosaic" },
+  TESSERA_TENANT_ID: { description: "when set, the access token's `tid` must equal it" },
+  TESSERA_ALGORITHMS: { description: "allowed signing algorithms (RS*, PS*, ES*, EdDSA)" },
+  TESSERA_ACR_VALUES: { description: "e.g. `mfa`: a floor sent on every login (silent ones too). `/auth/login?acr=` can only ask for more, never less, and a callback whose ID token `acr` does not satisfy what was asked is refused with 403 and creates no session" },
+  TESSERA_STORE: { description: "`memory:`, `sqlite:<path>`, `redis://…`, `rediss://…`, `redis-cluster://h1:p1,h2:p2`, `redis-sentinel://h1:p1,h2:p2/<master>`, `postgres://…`; `?prefix=app:` on the Redis forms, `?table=name` on PostgreSQL (see [stores.md](stores.md))" },
+  TESSERA_KEYS: { description: "sealing key ring, [below](#the-key-ring-tessera_keys)", shown: "required outside development" },
+  TESSERA_UPSTREAM: { description: "the app the gateway proxies to", shown: "— (required by `tessera serve`)" },
+  TESSERA_ROUTES: { description: "[route rules](#route-rules-tessera_routes): inline JSON when the value starts with `[`, otherwise the path of a JSON file holding the list; in a `--config` file the key `TESSERA_ROUTES` takes the list itself or either string", shown: "— (every path needs a session; `tessera dev` in front of its demo app sets the demo's rules)" },
+  TESSERA_IDLE_TIMEOUT: { description: "session idle timeout (`90s`, `30m`, `12h`, `7d`)" },
+  TESSERA_ABSOLUTE_TIMEOUT: { description: "session absolute timeout" },
+  TESSERA_SILENT_AUTH: { description: "renew an expired access token with `prompt=none`; `false` turns every `prompt=none` off (silent SSO too)" },
+  TESSERA_TOKEN_RELAY: { description: "send `Authorization: Bearer <access token>` upstream" },
+  TESSERA_ADMIN_TOKEN: { description: "bearer token of `/auth/admin/*`, at least 32 characters", shown: "— (admin API off)" },
+  TESSERA_LOG_LEVEL: { description: "`debug`, `info`, `warn`, `error`, `silent`: the level of the logger Tessera creates (JSON lines on stderr; readable lines in `tessera dev` on a terminal). A `logger` passed to `createTessera` keeps its own level" },
+  TESSERA_COOKIE_SAMESITE: { description: "`Lax` or `Strict` (Strict can break SSO redirects)" },
+  TESSERA_LOGOUT_API_URL: { description: "the IdP logout API called on logout; empty turns it off", shown: "Mosaic's `/cis/v1/auth/logout` when discovery is Mosaic-shaped" },
+  TESSERA_END_SESSION: { description: "after logout continue to the IdP's `end_session_endpoint`" },
+  TESSERA_POST_LOGOUT_PATH: { description: "same-origin path the browser lands on after logout instead of Tessera's own page, which says you are signed out (and, when the IdP session was ended too, that as well) and offers **Sign in again**", shown: "`/auth/signed-out`" },
+  TESSERA_BACKCHANNEL_LOGOUT: { description: "serve `POST /auth/backchannel-logout`" },
+  TESSERA_SESSION_CACHE_TTL: { description: "how long a live session is kept in process; stores shared by instances invalidate it at once on logout" },
+  TESSERA_TRUSTED_PROXIES: { description: "addresses or CIDR ranges (`10.0.0.0/8, ::1`) of proxies in front of the gateway. Only from these peers are `Forwarded`, `X-Forwarded-*` and `X-Real-IP` kept; the client address is then the nearest untrusted hop of `X-Forwarded-For`. From anyone else they are dropped and the gateway sets `X-Forwarded-For` (the peer), `X-Forwarded-Proto` and `X-Forwarded-Host` (from the public URL, never the client's `Host`)", shown: "— (none)" },
+  TESSERA_ALLOW_UNDERSCORE_HEADERS: { description: "pass client header names containing `_` upstream (nginx's `underscores_in_headers`). Names that read as `X-Tessera-*` with `_` taken as `-` are dropped either way" },
+  TESSERA_MAX_REQUESTS_PER_CLIENT: { description: "concurrent proxied requests per client address; more answer `429` with `Retry-After`" },
+  TESSERA_SEND_TIMEOUT: { description: "a response the client stops reading for this long is dropped and its upstream connection freed" },
+  TESSERA_SILENT_SSO: { description: "a page request without a session (a route that needs one) goes to `/auth/login?…&silent=1`: the IdP is asked with `prompt=none` first, so an app a user has not used yet signs them in without a form when the IdP session lives (single sign-on across apps). On `login_required`, `interaction_required` or `consent_required` the login continues interactively; at most one silent try per login (a silent try still pending in the browser's transaction cookie makes the next login interactive), never a loop. API requests still get `401`" },
+  TESSERA_COOKIE_NAME: { description: "the session cookie's name (`__Host-<name>` with an https public URL; its login transactions are `<name>-txn-…`). 1–64 letters, digits, `_`, `-`; not starting with `__Host-`/`__Secure-`. Two apps on one host (e.g. `localhost` in development, where cookies do not separate ports) need different names to keep separate sessions. The gateway strips its own cookies (and the default `tessera` ones) before the upstream; cookies of another app on the same host reach this app's upstream as any host-only cookie would, so give production apps hosts of their own" },
+  TESSERA_SESSION_BINDING: { description: "bind a session to client properties seen at sign-in (Mosaic's cookie recommendations): `off`; `log` — a request whose client differs is served, logged as `session binding mismatch` (warn, with the session `ref` and the `signal`) and counted in `tessera_session_binding_mismatches_total{signal,action}`; `revoke` — as `log`, and the session ends at once (the page is sent to sign-in, an API gets `401`), so the cookie is useless from then on for its owner too. The values are stored as HMAC-SHA-256 keyed with the session id: the store, which holds only SHA-256 of the id, cannot read or test them. A signal not recorded at sign-in (binding turned on later) is not compared. A browser update changes the `User-Agent`: with `revoke` that user signs in again (silently while the IdP session lives)" },
+  TESSERA_SESSION_BINDING_SIGNALS: { description: "which properties: `user-agent` and/or `ip-prefix` (the client's /24 for IPv4, /64 for IPv6; the client address is the socket peer, or behind `TESSERA_TRUSTED_PROXIES` the nearest untrusted hop of `X-Forwarded-For`). In the framework adapters the address is the socket peer (Hono: the node server's peer on `@hono/node-server`, otherwise none and `ip-prefix` is then not compared)" },
+  TESSERA_IDP_TIMEOUT: { description: "the longest a request to the identity provider (discovery, token exchange, logout API) may take; a login during an IdP outage answers `503` within it" },
+  TESSERA_SHUTDOWN_TIMEOUT: { description: "on `SIGTERM`, how long requests in flight may finish; idle keep-alive connections are closed at once, the rest at this bound; the process then exits 0" },
+  TESSERA_WORKERS: { description: "`tessera serve` processes: `1`, a number up to 64, or `auto` (one per core, `os.availableParallelism()`). More than one runs on `node:cluster`: the workers share the port, a logout on one is seen by all at once (SQLite through the primary, Redis and PostgreSQL through their own channel), the primary serves the summed metrics and `/readyz`, and replaces a worker that dies. Not with the memory store" },
+  TESSERA_METRICS_ADDRESS: { description: "`host:port` (`127.0.0.1:9464`, `[::1]:9464`) of a second listener serving `/metrics` (Prometheus), `/healthz` and `/readyz`. The public port answers `/metrics` with 404", shown: "— (no metrics listener)" },
+  TESSERA_DATA_DIR: { description: "development key ring and dev IdP state" },
+  TESSERA_DEVELOPMENT: { description: "allows a generated key ring kept in the data folder (`tessera dev` sets it)" },
+};
 type OptionName = (typeof settingNames)[SettingName];
 export const optionToSetting = Object.fromEntries(
   Object.entries(settingNames).map(([env, option]) => [option, env]),
@@ -144,7 +195,7 @@ export const optionsSchema = z.object({
   cookieSameSite: z.enum(['lax', 'strict', 'Lax', 'Strict']).transform((v) => (v.toLowerCase() === 'strict' ? 'Strict' : 'Lax') as 'Lax' | 'Strict').default('Lax'),
   logoutApiUrl: z.union([httpUrl, z.literal('')]).optional(),
   endSession: bool.default(false),
-  postLogoutPath: relativePath.default('/'),
+  postLogoutPath: relativePath.optional(),
   backchannelLogout: bool.default(false),
   sessionCacheTtl: duration.default(5000),
   sessionBinding: z.enum(['off', 'log', 'revoke'], { error: 'expected off, log or revoke' }).default('off'),

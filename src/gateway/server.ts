@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { nodeFacts, sendDenial, writeResponse } from '../adapters/node-bridge.js';
 import { loginRequired, storeUnavailable } from '../app/denials.js';
 import { loginUrlFor } from '../app/decision.js';
+import { newRequestId } from '../app/pages.js';
 import { isApiRequest } from '../app/request-kind.js';
 import { isAuthPath } from '../app/router.js';
 import { normalisePath } from '../lib/path.js';
@@ -149,7 +150,11 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
       }
     } catch (err) {
       // Only token relay reads the store after the decision; an outage there is a 503 as well.
-      if (isTesseraError(err) && err.transient) return sendDenial(res, storeUnavailable(isApiRequest(nodeFacts(req, config.publicUrl).header)));
+      if (isTesseraError(err) && err.transient) {
+        const requestId = newRequestId();
+        logger.warn({ requestId, status: 503, code: err.code }, 'session store unavailable');
+        return sendDenial(res, storeUnavailable(isApiRequest(nodeFacts(req, config.publicUrl).header), requestId));
+      }
       logger.error({ error: err instanceof Error ? err.stack : String(err) }, 'gateway request failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end('Internal error.\n');
       else res.destroy();

@@ -27,7 +27,7 @@ describe('the npm start demo in a real browser', { skip }, () => {
     assert.match(stack.output(), /bob \/ bob/);
   });
 
-  test('the landing page, sign in on the form, see the demo page, see the API 401, sign out, back on the landing page', async () => {
+  test('the landing page, sign in on the form, see the demo page, see the API 401, sign out, the signed-out page', async () => {
     const page = await browser.newPage();
     await page.goto(`${stack.url}/`);
     assert.equal(page.url(), `${stack.url}/`, 'the landing page is public');
@@ -60,7 +60,9 @@ describe('the npm start demo in a real browser', { skip }, () => {
     assert.equal(await page.textContent('#user'), 'alice');
 
     await page.goto(`${stack.url}/app`);
-    await Promise.all([page.waitForURL(`${stack.url}/`), page.click('#sign-out')]);
+    await Promise.all([page.waitForURL(`${stack.url}/auth/signed-out?idp=ended`), page.click('#sign-out')]);
+    assert.equal(await page.textContent('h1'), 'You are signed out');
+    await page.goto(`${stack.url}/`);
     assert.equal(await page.textContent('#who'), 'You are not signed in.', 'signed out, on the landing page');
     const after = await page.context().cookies(stack.url);
     assert.equal(after.find((c) => c.name === 'tessera'), undefined, 'the session cookie is gone');

@@ -125,8 +125,11 @@ describe('step-up and logout', () => {
     const cookie = stack.sessionCookie(browser)!;
     const form = await browser.request(`${stack.url}/auth/logout`);
     assert.equal(form.status, 200);
-    const out = await browser.submit(form, {}, { headers: { origin: stack.url }, stopAt: (u) => u.href === `${stack.url}/` });
-    assert.ok(out.stopped, 'redirected to the post-logout path /');
+    const out = await browser.submit(form, {}, { headers: { origin: stack.url } });
+    assert.equal(out.url, `${stack.url}/auth/signed-out?idp=ended`, 'on the signed-out page');
+    assert.match(out.text, /You are signed out/);
+    assert.match(out.text, /also signed out at the identity provider/);
+    assert.match(out.text, /Sign in again/);
     assert.equal(stack.sessionCookie(browser), undefined);
     assert.equal((await fetch(`${stack.url}/auth/session`, { headers: { cookie: `tessera=${cookie}` } })).status, 401);
     // Mosaic's logout API ended the IdP session: signing in again shows the form.
@@ -144,9 +147,10 @@ describe('step-up and logout', () => {
       const location = new URL(out.headers.get('location')!);
       assert.equal(location.origin + location.pathname, `${stack.idp.url}/cis/oidc/session/end`);
       assert.ok(location.searchParams.get('id_token_hint'));
-      assert.equal(location.searchParams.get('post_logout_redirect_uri'), `${stack.url}/`);
-      const back = await browser.follow(location.href, { stopAt: (u) => u.href === `${stack.url}/` });
-      assert.ok(back.stopped, `back at the app, not ${back.url}`);
+      assert.equal(location.searchParams.get('post_logout_redirect_uri'), `${stack.url}/auth/signed-out`);
+      const back = await browser.follow(location.href);
+      assert.equal(back.url, `${stack.url}/auth/signed-out?state=idp-ended`, 'back on the signed-out page');
+      assert.match(back.text, /also signed out at the identity provider/);
       const again = await browser.navigate(`${stack.url}/auth/login`);
       assert.ok(parseForms(again.text, again.url).some((f) => 'password' in f.fields), 'the IdP session ended');
     } finally {

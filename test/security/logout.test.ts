@@ -93,7 +93,7 @@ describe('logout', () => {
         const id = await signIn(stack, browser);
         const response = await browser.request(`${stack.url}/auth/logout`, { method: 'POST', headers });
         assert.equal(response.status, 303, JSON.stringify(headers));
-        assert.equal(response.headers.get('location'), '/');
+        assert.equal(response.headers.get('location'), '/auth/signed-out?idp=ended', 'the signed-out page, which says the IdP session ended too');
         assert.equal(response.headers.get('cache-control'), 'no-store');
         assert.equal(await live(id), false);
       }

@@ -121,7 +121,7 @@ describe('postLogoutPath (TESSERA_POST_LOGOUT_PATH)', () => {
   const options = { issuer: 'http://localhost:4000', clientId: 'c', clientSecret: 's', development: true } as const;
   const resolve = (postLogoutPath: string): string | Error => {
     try {
-      return resolveConfig({ ...options, postLogoutPath }).postLogoutPath;
+      return resolveConfig({ ...options, postLogoutPath }).postLogoutPath!;
     } catch (err) {
       return err as Error;
     }

@@ -5,6 +5,7 @@ import { acrFloor, acrMeets } from '../../oidc/acr.js';
 import { isStaleAuthentication } from '../../oidc/verifiers.js';
 import { clientFacts, type ClientInfo } from '../client.js';
 import type { RouteContext } from '../context.js';
+import { newRequestId } from '../pages.js';
 import { redirect } from '../responses.js';
 import { failure, problem } from './errors.js';
 
@@ -25,8 +26,9 @@ export async function callback(ctx: RouteContext, request: Request, url: URL, pe
   const state = url.searchParams.get('state');
   const reject = (status: number, reason: string, title: string, message: string, cookies: string[] = []) => {
     ctx.metrics.callbackRejected(reason);
-    ctx.logger.warn({ reason }, 'callback rejected');
-    return problem(request, status, reason, title, message, cookies, { href: '/auth/login', label: 'Sign in again' });
+    const requestId = newRequestId();
+    ctx.logger.warn({ requestId, reason }, 'callback rejected');
+    return problem(request, status, reason, title, message, cookies, { href: '/auth/login', label: 'Sign in again' }, requestId);
   };
 
   if (!state || state.length > 512) {
@@ -87,8 +89,9 @@ export async function callback(ctx: RouteContext, request: Request, url: URL, pe
       return reject(400, 'invalid_response', 'Sign-in failed', `The sign-in response failed validation: ${detail}`, cookies);
     }
     if (isTesseraError(err)) return failure(ctx, request, err, cookies);
-    ctx.logger.warn({ error: (err as Error).message }, 'code exchange failed');
-    return problem(request, 503, 'temporarily_unavailable', 'Temporarily unavailable', 'The identity provider could not be reached to complete the sign-in. Please try again.', cookies);
+    const requestId = newRequestId();
+    ctx.logger.warn({ requestId, error: (err as Error).message }, 'code exchange failed');
+    return problem(request, 503, 'temporarily_unavailable', 'Temporarily unavailable', 'The identity provider could not be reached to complete the sign-in. Please try again.', cookies, { href: '/auth/login', label: 'Sign in again' }, requestId);
   }
 
   try {

@@ -1,26 +1,27 @@
 import { isTesseraError } from '../../errors.js';
 import type { RouteContext } from '../context.js';
-import { messagePage } from '../pages.js';
+import { messagePage, newRequestId } from '../pages.js';
 import { isApiRequest } from '../request-kind.js';
 import { html, json } from '../responses.js';
 
 /** A problem shown to the user: HTML for browsers, JSON for API clients. */
-export function problem(request: Request, status: number, error: string, title: string, message: string, cookies: readonly string[] = [], action?: { href: string; label: string }): Response {
+export function problem(request: Request, status: number, error: string, title: string, message: string, cookies: readonly string[] = [], action?: { href: string; label: string }, requestId?: string): Response {
   if (isApiRequest((n) => request.headers.get(n))) {
     return json(status, { error, error_description: message, ...(action ? { login_url: action.href } : {}) }, cookies);
   }
-  return html(status, messagePage(title, message, action), cookies);
+  return html(status, messagePage(title, message, action, requestId), cookies);
 }
 
 /** Maps an unexpected failure to a clear answer: 503 when a dependency is down, never a raw 500. */
 export function failure(ctx: Pick<RouteContext, 'logger'>, request: Request, err: unknown, cookies: readonly string[] = []): Response {
+  const requestId = newRequestId();
   if (isTesseraError(err) && err.transient) {
-    ctx.logger.warn({ code: err.code, error: err.message }, 'dependency unavailable');
+    ctx.logger.warn({ requestId, code: err.code, error: err.message }, 'dependency unavailable');
     const what = isTesseraError(err, 'ERR_STORE_') ? 'The session store' : 'The identity provider';
-    const response = problem(request, 503, 'temporarily_unavailable', 'Temporarily unavailable', `${what} is not answering right now. Please try again in a moment.`, cookies);
+    const response = problem(request, 503, 'temporarily_unavailable', 'Temporarily unavailable', `${what} is not answering right now. Please try again in a moment.`, cookies, undefined, requestId);
     response.headers.set('retry-after', '5'); // as the gateway's own 503s
     return response;
   }
-  ctx.logger.error({ error: err instanceof Error ? err.stack ?? err.message : String(err) }, 'request failed');
-  return problem(request, 500, 'server_error', 'Something went wrong', 'The request could not be completed.', cookies);
+  ctx.logger.error({ requestId, error: err instanceof Error ? err.stack ?? err.message : String(err) }, 'request failed');
+  return problem(request, 500, 'server_error', 'Something went wrong', 'The request could not be completed. Please try again.', cookies, undefined, requestId);
 }

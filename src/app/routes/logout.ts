@@ -2,7 +2,7 @@ import { logoutAtIdp } from '../../oidc/idp-logout.js';
 import * as client from 'openid-client';
 import { readForm } from '../body.js';
 import type { RouteContext } from '../context.js';
-import { logoutFormPage } from '../pages.js';
+import { logoutFormPage, newRequestId, signedOutPage } from '../pages.js';
 import { isApiRequest } from '../request-kind.js';
 import { sameOrigin } from '../same-origin.js';
 import { html, json, redirect } from '../responses.js';
@@ -26,8 +26,9 @@ export async function logout(ctx: RouteContext, request: Request): Promise<Respo
   const cookieHeader = request.headers.get('cookie') ?? undefined;
   const storeKey = ctx.sessions.storeKeyFromCookie(cookieHeader);
   if (!(await isSameOriginOrToken(ctx, request, storeKey))) {
-    ctx.logger.warn({}, 'logout refused: cross-origin request without a valid CSRF token');
-    return problem(request, 403, 'forbidden', 'Sign-out refused', 'This sign-out request did not come from this site. Use the Sign out button.');
+    const requestId = newRequestId();
+    ctx.logger.warn({ requestId }, 'logout refused: cross-origin request without a valid CSRF token');
+    return problem(request, 403, 'forbidden', 'Sign-out refused', 'This sign-out request did not come from this site. Use the Sign out button.', [], { href: '/auth/logout', label: 'Sign out' }, requestId);
   }
   const cookies = [ctx.sessions.clearCookieHeader];
   let tokens;
@@ -44,10 +45,10 @@ export async function logout(ctx: RouteContext, request: Request): Promise<Respo
     return failure(ctx, request, err, cookies);
   }
   ctx.metrics.loggedOut();
-  if (tokens && ctx.config.logoutApiUrl) await logoutAtIdp(ctx.config.logoutApiUrl, tokens.access_token, ctx);
+  const idpEnded = tokens !== undefined && ctx.config.logoutApiUrl !== undefined && await logoutAtIdp(ctx.config.logoutApiUrl, tokens.access_token, ctx);
 
-  const postLogout = ctx.config.postLogoutPath;
-  let location = postLogout;
+  const postLogout = ctx.config.postLogoutPath ?? signedOutPath;
+  let location = ctx.config.postLogoutPath ?? `${signedOutPath}${idpEnded ? '?idp=ended' : ''}`;
   if (ctx.config.endSession && tokens?.id_token) {
     try {
       const configuration = await ctx.provider.configuration();
@@ -55,6 +56,7 @@ export async function logout(ctx: RouteContext, request: Request): Promise<Respo
         location = client.buildEndSessionUrl(configuration, {
           id_token_hint: tokens.id_token,
           post_logout_redirect_uri: `${ctx.config.publicUrl}${postLogout}`,
+          ...(ctx.config.postLogoutPath === undefined ? { state: 'idp-ended' } : {}),
         }).href;
       }
     } catch (err) {
@@ -63,6 +65,14 @@ export async function logout(ctx: RouteContext, request: Request): Promise<Respo
   }
   if (isApiRequest((n) => request.headers.get(n))) return json(200, { loggedOut: true, location }, cookies);
   return redirect(location, cookies, 303);
+}
+
+export const signedOutPath = '/auth/signed-out';
+
+/** `GET /auth/signed-out`: says so, and whether the IdP session was ended too (Mosaic's logout API, or end-session's `state`). */
+export function signedOut(url: URL): Response {
+  const idpEnded = url.searchParams.get('idp') === 'ended' || url.searchParams.get('state') === 'idp-ended';
+  return html(200, signedOutPage(idpEnded));
 }
 
 async function isSameOriginOrToken(ctx: RouteContext, request: Request, storeKey: string | undefined): Promise<boolean> {
