@@ -108,19 +108,21 @@ export class UpstreamProxy {
    * whoever sends the request (`forward`, the WebSocket handshake).
    */
   startSpan(method: string, target: string): Span {
-    const origin = this.#upstreamOrigin;
-    const query = target.indexOf('?');
-    const path = query === -1 ? target : target.slice(0, query);
-    return tracer.startSpan('tessera.upstream', {
-      kind: SpanKind.CLIENT,
-      attributes: {
+    const span = tracer.startSpan('tessera.upstream', clientSpan);
+    // Attributes only for a span that records: without an SDK a request pays for one span object.
+    if (span.isRecording()) {
+      const origin = this.#upstreamOrigin;
+      const query = target.indexOf('?');
+      const path = query === -1 ? target : target.slice(0, query);
+      span.setAttributes({
         'http.request.method': method,
         'server.address': origin.hostname,
         'server.port': Number(origin.port) || (origin.protocol === 'https:' ? 443 : 80),
         'url.full': `${origin.origin}${path}`,
         'url.path': path,
-      },
-    });
+      });
+    }
+    return span;
   }
 
   /**
@@ -187,6 +189,8 @@ export class UpstreamProxy {
     return this.#pool.close();
   }
 }
+
+const clientSpan = { kind: SpanKind.CLIENT };
 
 /** Removes the headers a client named in `Connection` (RFC 9110 §7.6.1), except those the gateway sets itself. */
 function dropConnectionOptions(headers: string[], tokens: string): Set<string> {

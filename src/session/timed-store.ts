@@ -19,7 +19,7 @@ export function timeStore(store: SessionStore, metrics: TesseraMetrics, dbSystem
       ...(dbSystem === undefined ? {} : { 'db.system': dbSystem, 'db.system.name': dbSystem }),
       'db.operation.name': operation,
     });
-    return (...args) => withSpan(name, attributes, async () => {
+    const measured = async (...args: A): Promise<R> => {
       const started = performance.now();
       try {
         const result = await run(...args);
@@ -29,7 +29,8 @@ export function timeStore(store: SessionStore, metrics: TesseraMetrics, dbSystem
         (failed ??= metrics.storeOperation(operation, 'error')).observeSince(started);
         throw err;
       }
-    }, SpanKind.CLIENT);
+    };
+    return (...args) => withSpan(name, attributes, () => measured(...args), SpanKind.CLIENT);
   };
   const wrapped: SessionStore = {
     get: timed('get', (key) => store.get(key)),
