@@ -11,7 +11,7 @@ import { createAuthRouter } from './app/router.js';
 import type { ClientFacts } from './session/binding.js';
 import { SessionManager, type AuthResult, type Session, type SessionTokens } from './session/manager.js';
 import { announceEnds, SessionEnds, type SessionEndListener } from './session/ends.js';
-import { timeStore } from './session/timed-store.js';
+import { dbSystemOf, timeStore } from './session/timed-store.js';
 import { openStore } from './stores/index.js';
 import type { SessionStore } from './stores/types.js';
 
@@ -102,7 +102,7 @@ export function createTessera(options: TesseraOptionsInput | TesseraConfig, depe
   const logger = dependencies.logger ?? createLogger({ level: config.logLevel });
   const metrics = new TesseraMetrics();
   const observability = { logger, metrics };
-  const timed = timeStore(dependencies.store ?? openStore(config.store, { logger }), metrics);
+  const timed = timeStore(dependencies.store ?? openStore(config.store, { logger }), metrics, dependencies.store ? undefined : dbSystemOf(config.store));
   // Without an invalidation channel (SQLite, memory), an end in another process is found within a cache lifetime.
   const ends = new SessionEnds(timed, { logger, recheckEveryMs: config.sessionCacheTtlMs });
   const store = announceEnds(timed, ends);

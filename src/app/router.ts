@@ -1,3 +1,4 @@
+import { SpanStatusCode, withSpan } from '../observability/tracing.js';
 import type { ClientInfo } from './client.js';
 import type { RouteContext } from './context.js';
 import { json } from './responses.js';
@@ -32,9 +33,9 @@ export function createAuthRouter(ctx: RouteContext): AuthHandler {
       const method = request.method;
       switch (path) {
         case '/auth/login':
-          return method === 'GET' ? await login(ctx, request, url) : notAllowed('GET');
+          return method === 'GET' ? await traced('tessera.login', () => login(ctx, request, url)) : notAllowed('GET');
         case '/auth/callback':
-          return method === 'GET' ? await callback(ctx, request, url, client) : notAllowed('GET');
+          return method === 'GET' ? await traced('tessera.callback', () => callback(ctx, request, url, client)) : notAllowed('GET');
         case '/auth/logout':
           if (method === 'GET') return logoutForm(ctx, request);
           return method === 'POST' ? await logout(ctx, request) : notAllowed('GET, POST');
@@ -100,6 +101,18 @@ function originOf(location: string, base: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A route in its own span, with the status it answered (`http.response.status_code`). */
+function traced(name: string, route: () => Promise<Response>): Promise<Response> {
+  return withSpan(name, {}, async (span) => {
+    const response = await route();
+    if (span.isRecording()) {
+      span.setAttribute('http.response.status_code', response.status);
+      if (response.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    return response;
+  });
 }
 
 function notAllowed(allow: string): Response {

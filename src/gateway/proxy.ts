@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import { removeCookies } from '../lib/cookies.js';
 import type { Logger } from '../observability/log.js';
+import { failSpan, injectTraceContext, SpanKind, SpanStatusCode, tracer, type Span } from '../observability/tracing.js';
 import type { Peer } from './forwarding.js';
 import { hopByHop, isForwardingHeader, isFramingHeader, isIdentityHeader } from './request-headers.js';
 
@@ -71,13 +72,15 @@ export class UpstreamProxy {
   #options: ProxyOptions;
   #forwardedProto: string;
   #forwardedHost: string;
+  #upstreamOrigin: URL;
 
   constructor(options: ProxyOptions) {
     this.#options = options;
     const publicUrl = new URL(options.publicUrl);
     this.#forwardedProto = publicUrl.protocol.slice(0, -1);
     this.#forwardedHost = publicUrl.host;
-    this.#pool = new Pool(new URL(options.upstream).origin, { connections: null, pipelining: 1, keepAliveTimeout: 30_000 });
+    this.#upstreamOrigin = new URL(new URL(options.upstream).origin);
+    this.#pool = new Pool(this.#upstreamOrigin.origin, { connections: null, pipelining: 1, keepAliveTimeout: 30_000 });
   }
 
   forward(req: IncomingMessage, res: ServerResponse, forwarding: Forwarding): Promise<void> {
@@ -89,12 +92,37 @@ export class UpstreamProxy {
     const cap = hasBody && contentLength === undefined && Number.isFinite(maxBodyBytes)
       ? capBody(req, maxBodyBytes)
       : undefined;
+    const span = this.startSpan(method, forwarding.target);
+    injectTraceContext(headers, span);
     return new Promise<void>((resolve) => {
       this.#pool.dispatch(
         { path: forwarding.target, method, headers, body: cap ? cap.body : hasBody ? req : null },
-        new ResponseRelay(res, resolve, cap, this.#options.sendTimeoutMs, this.#options.logger, forwarding.setCookie, forwarding.sessionEnd),
+        new ResponseRelay(res, resolve, cap, this.#options.sendTimeoutMs, this.#options.logger, forwarding.setCookie, forwarding.sessionEnd, span),
       );
     });
+  }
+
+  /**
+   * The CLIENT span of one upstream request (HTTP client semantic conventions). `url.full` and
+   * `url.path` leave the query out: it is the application's, and may carry its secrets. Ended by
+   * whoever sends the request (`forward`, the WebSocket handshake).
+   */
+  startSpan(method: string, target: string): Span {
+    const span = tracer.startSpan('tessera.upstream', clientSpan);
+    // Attributes only for a span that records: without an SDK a request pays for one span object.
+    if (span.isRecording()) {
+      const origin = this.#upstreamOrigin;
+      const query = target.indexOf('?');
+      const path = query === -1 ? target : target.slice(0, query);
+      span.setAttributes({
+        'http.request.method': method,
+        'server.address': origin.hostname,
+        'server.port': Number(origin.port) || (origin.protocol === 'https:' ? 443 : 80),
+        'url.full': `${origin.origin}${path}`,
+        'url.path': path,
+      });
+    }
+    return span;
   }
 
   /**
@@ -162,6 +190,8 @@ export class UpstreamProxy {
   }
 }
 
+const clientSpan = { kind: SpanKind.CLIENT };
+
 /** Removes the headers a client named in `Connection` (RFC 9110 §7.6.1), except those the gateway sets itself. */
 function dropConnectionOptions(headers: string[], tokens: string): Set<string> {
   const named = new Set(tokens.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t && t !== 'close' && t !== 'keep-alive'));
@@ -197,15 +227,18 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   #unwatch: (() => void) | undefined;
   #endedBySession = false;
   #eventStream = false;
+  #span: Span;
 
-  constructor(res: ServerResponse, done: () => void, cap: { exceeded: () => boolean } | undefined, sendTimeoutMs: number, logger: Logger, setCookie: string | undefined, sessionEnd: SessionEndHook | undefined) {
+  constructor(res: ServerResponse, done: () => void, cap: { exceeded: () => boolean } | undefined, sendTimeoutMs: number, logger: Logger, setCookie: string | undefined, sessionEnd: SessionEndHook | undefined, span: Span) {
     this.#res = res;
+    this.#span = span;
     this.#sessionEnd = sessionEnd;
     if (sessionEnd !== undefined) this.#unwatch = sessionEnd.watch(this.#onSessionEnd);
     this.#setCookie = setCookie;
     this.#logger = logger;
     this.#done = () => {
       this.#unwatch?.();
+      span.end();
       done();
     };
     this.#cap = cap;
@@ -223,6 +256,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     if (this.#finished) return;
     this.#finished = true;
     this.#endedBySession = true;
+    if (this.#span.isRecording()) this.#span.setAttribute('tessera.ended_by', 'session_end');
     this.#clearStall();
     this.#controller?.abort(new Error('the session ended'));
     const res = this.#res;
@@ -269,6 +303,12 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     if (statusCode < 200) return; // 1xx informational: not relayed
+    const span = this.#span;
+    if (span.isRecording()) {
+      span.setAttribute('http.response.status_code', statusCode);
+      // A client span's 4xx and 5xx are errors (HTTP semantic conventions).
+      if (statusCode >= 400) span.setAttribute('error.type', String(statusCode)).setStatus({ code: SpanStatusCode.ERROR });
+    }
     const type = headers['content-type'];
     this.#eventStream = typeof type === 'string' && type.toLowerCase().startsWith('text/event-stream') && headers['content-length'] === undefined;
     const out: Array<string | string[]> = [];
@@ -303,6 +343,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     if (this.#endedBySession) return;
     this.#finished = true;
     this.#clearStall();
+    failSpan(this.#span, err);
     const res = this.#res;
     if (this.#cap?.exceeded()) {
       if (!res.headersSent) res.writeHead(413, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', connection: 'close' }).end('Request body too large.\n');

@@ -6,6 +6,7 @@ import { newRequestId } from '../app/pages.js';
 import { isApiRequest } from '../app/request-kind.js';
 import { isAuthPath } from '../app/router.js';
 import { normalisePath } from '../lib/path.js';
+import { inClientTrace } from '../observability/tracing.js';
 import { isTesseraError } from '../errors.js';
 import { readCookie } from '../lib/cookies.js';
 import type { Session } from '../session/manager.js';
@@ -161,9 +162,10 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
     }
   }
   return {
-    handler: (req, res) => handle(req, res, false),
-    checkContinue: (req, res) => handle(req, res, true),
-    upgrade: (req, socket, head) => upgrades.handle(req, socket, head),
+    // Each request continues the client's trace (`traceparent`), when the host registered an SDK.
+    handler: (req, res) => inClientTrace(req.rawHeaders, () => handle(req, res, false)),
+    checkContinue: (req, res) => inClientTrace(req.rawHeaders, () => handle(req, res, true)),
+    upgrade: (req, socket, head) => inClientTrace(req.rawHeaders, () => upgrades.handle(req, socket, head)),
     closeUpgrades: () => upgrades.close(),
     close: async () => {
       upgrades.close();

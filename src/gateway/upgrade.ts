@@ -15,6 +15,7 @@ import { isAuthPath } from '../app/router.js';
 import type { RouteRule } from '../config/routes.js';
 import { normalisePath } from '../lib/path.js';
 import type { Logger } from '../observability/log.js';
+import { failSpan, injectTraceContext } from '../observability/tracing.js';
 import type { SessionEndReason } from '../session/ends.js';
 import { internalsOf, type Tessera } from '../tessera.js';
 import type { ClientLimit } from './client-limit.js';
@@ -102,6 +103,16 @@ export function createUpgradeHandler(ctx: UpgradeContext): UpgradeHandler {
       sessionId: ctx.sessionIdIn(cookie),
     });
     headers.push('connection', 'Upgrade', 'upgrade', 'websocket');
+    const span = proxy.startSpan('GET', decision.target);
+    injectTraceContext(headers, span);
+    let spanEnded = false;
+    const endSpan = (status: number | undefined, err?: Error) => {
+      if (spanEnded) return;
+      spanEnded = true;
+      if (err !== undefined) failSpan(span, err);
+      else if (span.isRecording()) span.setAttribute('http.response.status_code', status!);
+      span.end();
+    };
 
     // Watched from now on, so an end during the handshake is not missed.
     const storeKey = session && sessions.storeKeyOf(session);
@@ -127,6 +138,7 @@ export function createUpgradeHandler(ctx: UpgradeContext): UpgradeHandler {
     socket.once('close', abandon);
     upstreamReq.on('timeout', () => upstreamReq.destroy(new Error('the upstream did not answer the handshake in time')));
     upstreamReq.on('error', (err) => {
+      endSpan(undefined, err);
       release();
       unwatch?.();
       if (socket.destroyed) return;
@@ -135,6 +147,7 @@ export function createUpgradeHandler(ctx: UpgradeContext): UpgradeHandler {
     });
     upstreamReq.on('response', (res) => {
       // The application refused the upgrade: its answer goes back as it is, then the connection closes.
+      endSpan(res.statusCode ?? 502);
       release();
       unwatch?.();
       socket.off('close', abandon);
@@ -144,6 +157,7 @@ export function createUpgradeHandler(ctx: UpgradeContext): UpgradeHandler {
       res.on('error', () => socket.destroy());
     });
     upstreamReq.on('upgrade', (res, upstreamSocket, upstreamHead) => {
+      endSpan(101);
       release();
       socket.off('close', abandon);
       if (socket.destroyed || endedWith !== undefined) {

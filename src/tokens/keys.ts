@@ -1,5 +1,6 @@
 import { importJWK, type CryptoKey, type JWK, type JWSHeaderParameters } from 'jose';
 import { silentLogger, type Logger } from '../observability/log.js';
+import { SpanKind, withSpan, type Span } from '../observability/tracing.js';
 import { isJwsAlgorithm, keyFamily, type JwsAlgorithm } from './algorithms.js';
 import { quoteUntrusted as quote, tokenError } from './errors.js';
 
@@ -177,13 +178,22 @@ async function importPublicKey(jwk: JWK, alg: JwsAlgorithm): Promise<CryptoKey> 
   return key;
 }
 
-async function download(jwksUri: string, fetchImpl: typeof fetch, timeoutMs: number): Promise<KeyEntry[]> {
+function download(jwksUri: string, fetchImpl: typeof fetch, timeoutMs: number): Promise<KeyEntry[]> {
+  return withSpan('tessera.jwks_fetch', { 'http.request.method': 'GET', 'url.full': jwksUri }, async (span) => {
+    const keys = await fetchKeys(jwksUri, fetchImpl, timeoutMs, span);
+    if (span.isRecording()) span.setAttribute('tessera.jwks.keys', keys.length);
+    return keys;
+  }, SpanKind.CLIENT);
+}
+
+async function fetchKeys(jwksUri: string, fetchImpl: typeof fetch, timeoutMs: number, span: Span): Promise<KeyEntry[]> {
   const response = await fetchImpl(jwksUri, {
     method: 'GET',
     headers: { accept: 'application/json, application/jwk-set+json' },
     redirect: 'manual',
     signal: AbortSignal.timeout(timeoutMs),
   });
+  if (span.isRecording()) span.setAttribute('http.response.status_code', response.status);
   if (response.status !== 200) {
     await response.body?.cancel().catch(() => undefined);
     throw new Error(`JWKS answered HTTP ${response.status}`);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import { isTesseraError } from '../../errors.js';
+import { annotateActiveSpan, withSpan } from '../../observability/tracing.js';
 import { acrFloor, acrMeets } from '../../oidc/acr.js';
 import { isStaleAuthentication } from '../../oidc/verifiers.js';
 import { clientFacts, type ClientInfo } from '../client.js';
@@ -28,6 +29,7 @@ export async function callback(ctx: RouteContext, request: Request, url: URL, pe
     ctx.metrics.callbackRejected(reason);
     const requestId = newRequestId();
     ctx.logger.warn({ requestId, reason }, 'callback rejected');
+    annotateActiveSpan('tessera.callback.rejected', reason);
     return problem(request, status, reason, title, message, cookies, { href: '/auth/login', label: 'Sign in again' }, requestId);
   };
 
@@ -70,12 +72,12 @@ export async function callback(ctx: RouteContext, request: Request, url: URL, pe
   try {
     const configuration = await ctx.provider.configuration();
     const current = new URL(`${ctx.config.publicUrl}/auth/callback${url.search}`);
-    tokens = await client.authorizationCodeGrant(configuration, current, {
+    tokens = await withSpan('tessera.token_exchange', { 'tessera.grant_type': 'authorization_code' }, () => client.authorizationCodeGrant(configuration, current, {
       pkceCodeVerifier: txn.verifier,
       expectedState: state,
       expectedNonce: txn.nonce,
       idTokenExpected: true,
-    }, ctx.config.resource ? { resource: ctx.config.resource } : undefined);
+    }, ctx.config.resource ? { resource: ctx.config.resource } : undefined));
   } catch (err) {
     if (err instanceof client.ResponseBodyError) {
       return reject(400, 'code_rejected', 'Sign-in failed', `The identity provider rejected the sign-in code (${err.error}). Please sign in again.`, cookies);
