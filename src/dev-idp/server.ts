@@ -166,13 +166,15 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   logger.debug({ issuer: origin, port }, 'dev IdP started');
 
   const rebuild = build;
-  // Key changes one at a time: each one saves the keys file, then swaps the provider.
+  // Key changes one at a time: each builds the new provider, saves the keys file, then swaps.
   let keyChange: Promise<unknown> = Promise.resolve();
   const changeKeys = <T>(change: () => Promise<{ next: JWK[]; result: T }>): Promise<T> => {
     const run = keyChange.then(async () => {
       const { next, result } = await change();
+      // Built before anything changes, so a failure leaves the running provider and the file as they were.
+      const nextHandler = await rebuild(next);
       await saveKeys(stateDir, { signing: next, cookies: keys.cookies });
-      handler = await rebuild(next);
+      handler = nextHandler;
       signing = next;
       logger.info({ kids: next.map((k) => k.kid) }, 'dev IdP signing keys changed');
       return result;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -114,12 +114,15 @@ describe('chaos: JWKS rotation under load', { timeout: 120_000 }, () => {
       const { kid: newKid } = await idp.rotateSigningKey();
       const rotatedAt = Date.now();
       assert.deepEqual(idp.signingKids(), [newKid, oldKid], 'the new key signs, the old one is still published');
+      const keysFile = () => (JSON.parse(readFileSync(join(dataDir, 'dev-idp', 'keys.json'), 'utf8')) as { signing: Array<{ kid: string }> }).signing.map((k) => k.kid);
+      assert.deepEqual(keysFile(), [newKid, oldKid], 'kept in keys.json, so a restart keeps it');
       await sleep(4000);
 
       const retired = await idp.retireSigningKeys();
       const retiredAt = Date.now();
       assert.deepEqual(retired, [oldKid]);
       assert.deepEqual(idp.signingKids(), [newKid]);
+      assert.deepEqual(keysFile(), [newKid]);
       const jwks = await (await fetch(`${idp.url}/cis/oidc/jwks`)).json() as { keys: Array<{ kid: string }> };
       assert.deepEqual(jwks.keys.map((k) => k.kid), [newKid], 'the old key is no longer published');
       await sleep(3000);
