@@ -1,7 +1,8 @@
 /**
  * The dev IdP's secrets: an RSA signing key (JWK, RS256) and the cookie-signing keys, generated
  * on first start and kept in `<dataDir>/dev-idp/keys.json` so tokens and IdP sessions survive a
- * restart.
+ * restart. A rotation (`DevIdp.rotateSigningKey`) puts a new signing key first and keeps the
+ * old ones published until `DevIdp.retireSigningKeys` drops them.
  */
 import { generateKeyPair, randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
@@ -60,8 +61,14 @@ export async function loadOrCreateKeys(dir: string): Promise<DevIdpKeys> {
     signing: [await generateSigningKey()],
     cookies: [randomBytes(32).toString('base64url')],
   };
+  await saveKeys(dir, keys);
+  return keys;
+}
+
+/** Writes the keys file in `dir` atomically (a temporary file renamed over it), mode 0600. */
+export async function saveKeys(dir: string, keys: DevIdpKeys): Promise<void> {
+  const file = join(dir, 'keys.json');
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, JSON.stringify(keys, null, 2) + '\n', { mode: 0o600 });
   await rename(tmp, file);
-  return keys;
 }

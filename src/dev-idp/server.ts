@@ -12,6 +12,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { JWK } from 'jose';
 import { isTesseraError, TesseraError } from '../errors.js';
 import { createLogger, type Logger } from '../observability/log.js';
 import { createAccessTokenVerifier } from './access-tokens.js';
@@ -27,7 +28,7 @@ import {
 import { escapeHtml } from '../lib/html.js';
 import { page } from './html.js';
 import { createInteractionRoutes } from './interactions.js';
-import { loadOrCreateKeys } from './keys.js';
+import { generateSigningKey, loadOrCreateKeys, saveKeys } from './keys.js';
 import { createMosaicLogout } from './mosaic-logout.js';
 import { resolveOptions, type DevIdpOptions } from './options.js';
 import { sendHtml, sendJson } from './respond.js';
@@ -42,6 +43,15 @@ export interface DevIdp {
   /** `<url>/cis/oidc/.well-known/openid-configuration`. */
   discoveryUrl: string;
   port: number;
+  /** The `kid`s published in the JWKS, the signing one first. */
+  signingKids(): string[];
+  /**
+   * Key rotation, step 1: a new signing key, first in `keys.json` and in the JWKS; tokens are
+   * signed with it from now on, and the old keys stay published so tokens they signed still verify.
+   */
+  rotateSigningKey(): Promise<{ kid: string }>;
+  /** Key rotation, step 2: drops every key but the signing one from the JWKS; answers the dropped `kid`s. */
+  retireSigningKeys(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -74,66 +84,76 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   const discoveryUrl = `${origin}${OIDC_MOUNT}/.well-known/openid-configuration`;
 
   let store: ProviderStore | undefined;
+  // The signing keys in use (the first one signs); a rotation builds a new provider around them.
+  let signing = keys.signing;
+  let build: ((signingKeys: JWK[]) => Promise<Handler>) | undefined;
   try {
-    store = openProviderStore(join(stateDir, 'state.sqlite'));
+    const providerStore = openProviderStore(join(stateDir, 'state.sqlite'));
+    store = providerStore;
     // Loaded here, not at import: oidc-provider prints a runtime notice when it is imported.
     const { createProvider } = await import('./provider.js');
-    const provider = createProvider({
-      issuer: origin,
-      accessTokenTtl: settings.accessTokenTtl,
-      signingKeys: keys.signing,
-      cookieKeys: keys.cookies,
-      clients,
-      users,
-      store,
-      logger,
-    });
-    // Fail at start, not at first use, when a client's metadata is invalid.
-    for (const client of clients) {
-      await provider.Client.find(client.client_id).catch((cause: unknown) => {
-        throw new TypeError(`dev IdP client ${client.client_id}: ${(cause as { error_description?: string }).error_description ?? String(cause)}`, { cause });
+    // One provider per key set. Every piece of state (sessions, interactions, codes, grants) is
+    // in the shared store and the cookie keys stay the same, so a login begun on one provider is
+    // finished by the next; requests already running finish on the one they started on.
+    build = async (signingKeys) => {
+      const provider = createProvider({
+        issuer: origin,
+        accessTokenTtl: settings.accessTokenTtl,
+        signingKeys,
+        cookieKeys: keys.cookies,
+        clients,
+        users,
+        store: providerStore,
+        logger,
       });
-    }
-    provider.use(async (ctx, next) => {
-      await next();
-      if (ctx.path === '/.well-known/openid-configuration' && ctx.status === 200 && typeof ctx.body === 'object' && ctx.body !== null) {
-        const metadata = ctx.body as Record<string, unknown>;
-        // The origin the client used, as in every other endpoint of this document.
-        const base = new URL(String(metadata.authorization_endpoint)).origin;
-        ctx.body = {
-          ...metadata,
-          token_endpoint: `${base}${MOSAIC_TOKEN_PATH}`,
-          revocation_endpoint: `${base}${MOSAIC_REVOCATION_PATH}`,
-        };
+      // Fail at start, not at first use, when a client's metadata is invalid.
+      for (const client of clients) {
+        await provider.Client.find(client.client_id).catch((cause: unknown) => {
+          throw new TypeError(`dev IdP client ${client.client_id}: ${(cause as { error_description?: string }).error_description ?? String(cause)}`, { cause });
+        });
       }
-    });
-    const callProvider = provider.callback();
-    const verify = createAccessTokenVerifier(provider.issuer, keys.signing);
-    const logoutApi = createMosaicLogout(provider, store, verify, logger);
-    const userinfo = createUserinfo(users, verify);
-    const interactions = createInteractionRoutes(provider, users);
+      provider.use(async (ctx, next) => {
+        await next();
+        if (ctx.path === '/.well-known/openid-configuration' && ctx.status === 200 && typeof ctx.body === 'object' && ctx.body !== null) {
+          const metadata = ctx.body as Record<string, unknown>;
+          // The origin the client used, as in every other endpoint of this document.
+          const base = new URL(String(metadata.authorization_endpoint)).origin;
+          ctx.body = {
+            ...metadata,
+            token_endpoint: `${base}${MOSAIC_TOKEN_PATH}`,
+            revocation_endpoint: `${base}${MOSAIC_REVOCATION_PATH}`,
+          };
+        }
+      });
+      const callProvider = provider.callback();
+      const verify = createAccessTokenVerifier(provider.issuer, signingKeys);
+      const logoutApi = createMosaicLogout(provider, providerStore, verify, logger);
+      const userinfo = createUserinfo(users, verify);
+      const interactions = createInteractionRoutes(provider, users);
 
-    handler = async (req, res) => {
-      const rawUrl = req.url ?? '/';
-      const queryAt = rawUrl.indexOf('?');
-      const pathname = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
-      if (pathname === MOSAIC_LOGOUT_PATH) return logoutApi(req, res);
-      if (pathname === `${OIDC_MOUNT}/me`) return userinfo(req, res);
-      if (await interactions(req, res, pathname)) return;
-      if (pathname === MOSAIC_TOKEN_PATH || pathname === MOSAIC_REVOCATION_PATH) {
-        return mount(req, res, '/oidc');
-      }
-      if (pathname === OIDC_MOUNT || pathname.startsWith(`${OIDC_MOUNT}/`)) return mount(req, res, OIDC_MOUNT);
-      if (pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) return indexPage(res, discoveryUrl);
-      notFound(req, res);
+      const mount = async (req: IncomingMessage & { originalUrl?: string }, res: ServerResponse, prefix: string) => {
+        const rawUrl = req.url ?? '/';
+        req.originalUrl = rawUrl;
+        req.url = rawUrl.slice(prefix.length) || '/';
+        if (req.url.startsWith('?')) req.url = `/${req.url}`;
+        await callProvider(req, res);
+      };
+      return async (req, res) => {
+        const rawUrl = req.url ?? '/';
+        const queryAt = rawUrl.indexOf('?');
+        const pathname = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
+        if (pathname === MOSAIC_LOGOUT_PATH) return logoutApi(req, res);
+        if (pathname === `${OIDC_MOUNT}/me`) return userinfo(req, res);
+        if (await interactions(req, res, pathname)) return;
+        if (pathname === MOSAIC_TOKEN_PATH || pathname === MOSAIC_REVOCATION_PATH) {
+          return mount(req, res, '/oidc');
+        }
+        if (pathname === OIDC_MOUNT || pathname.startsWith(`${OIDC_MOUNT}/`)) return mount(req, res, OIDC_MOUNT);
+        if (pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) return indexPage(res, discoveryUrl);
+        notFound(req, res);
+      };
     };
-    const mount = async (req: IncomingMessage & { originalUrl?: string }, res: ServerResponse, prefix: string) => {
-      const rawUrl = req.url ?? '/';
-      req.originalUrl = rawUrl;
-      req.url = rawUrl.slice(prefix.length) || '/';
-      if (req.url.startsWith('?')) req.url = `/${req.url}`;
-      await callProvider(req, res);
-    };
+    handler = await build(signing);
   } catch (err) {
     await Promise.all(servers.map(closeServer));
     store?.close();
@@ -145,12 +165,40 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   }
   logger.debug({ issuer: origin, port }, 'dev IdP started');
 
+  const rebuild = build;
+  // Key changes one at a time: each builds the new provider, saves the keys file, then swaps.
+  let keyChange: Promise<unknown> = Promise.resolve();
+  const changeKeys = <T>(change: () => Promise<{ next: JWK[]; result: T }>): Promise<T> => {
+    const run = keyChange.then(async () => {
+      const { next, result } = await change();
+      // Built before anything changes, so a failure leaves the running provider and the file as they were.
+      const nextHandler = await rebuild(next);
+      await saveKeys(stateDir, { signing: next, cookies: keys.cookies });
+      handler = nextHandler;
+      signing = next;
+      logger.info({ kids: next.map((k) => k.kid) }, 'dev IdP signing keys changed');
+      return result;
+    });
+    keyChange = run.catch(() => undefined);
+    return run;
+  };
+
   let closing: Promise<void> | undefined;
   return {
     url: origin,
     issuer: origin,
     discoveryUrl,
     port,
+    signingKids: () => signing.map((k) => String(k.kid)),
+    rotateSigningKey: () => changeKeys(async () => {
+      const fresh = await generateSigningKey();
+      return { next: [fresh, ...signing], result: { kid: String(fresh.kid) } };
+    }),
+    retireSigningKeys: () => changeKeys(async () => {
+      const [current] = signing;
+      if (current === undefined) throw new TesseraError('ERR_DEV_IDP_KEYS', 'no signing key');
+      return { next: [current], result: signing.slice(1).map((k) => String(k.kid)) };
+    }),
     close() {
       closing ??= (async () => {
         await Promise.all(servers.map(closeServer));

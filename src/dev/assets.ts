@@ -30,6 +30,13 @@ th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);v
 .badge.bad{background:#fde8e6;color:var(--bad)}
 .button,button{font:inherit;padding:.35rem .9rem;border:1px solid var(--accent);border-radius:4px;background:var(--accent);color:#fff;cursor:pointer;text-decoration:none;display:inline-block}
 button.secondary{background:#fff;color:var(--accent)}
+.tour{border:1px solid var(--line);border-radius:6px;padding:.2rem 1rem .4rem;margin:0 0 1.5rem}
+.tour h2{font-size:1.1rem;margin:.6rem 0 0}
+.tour p{margin:.2rem 0}
+.tour ol{margin:.4rem 0;padding-left:1.3rem}
+.tour li{margin:.3rem 0}
+.tour form{display:inline;margin:0}
+.tour button{padding:0 .6rem}
 `;
 
 /** The signed-in page's script: what `/auth/session` says, and the API called with and without the cookie. */

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { escapeHtml } from '../lib/html.js';
 import { assets } from './assets.js';
 import { attachLiveClock, liveClockScript, liveClockScriptPath, liveClockSection } from './live-clock.js';
+import { tourSection } from './tour.js';
 
 /**
  * The route rules `tessera dev` gives the gateway in front of the demo app when `TESSERA_ROUTES`
@@ -125,6 +126,7 @@ function landingPage(identity: Identity | undefined): string {
   return layout('Home', '/', identity, `<h1>Tessera demo</h1>
 <p>A demo app behind the Tessera gateway. It knows nothing about OpenID Connect: the gateway signs users in at the identity provider and tells the app who they are in <code>X-Tessera-*</code> headers.</p>
 ${who}
+${tourSection('short', identity !== undefined)}
 <h2>What the gateway's demo route rules do</h2>
 <table><thead><tr><th>Path</th><th>Rule</th></tr></thead><tbody>
 <tr><td><code>/</code></td><td>public; shows who is signed in when there is a session (<code>"auth": "optional"</code>)</td></tr>
@@ -137,13 +139,15 @@ ${who}
 
 function appPage(identity: Identity | undefined): string {
   return layout('Your session', '/app', identity, `<h1>Signed in as <span id="user">${escapeHtml(identity?.sub ?? '')}</span></h1>
+${tourSection('full', identity !== undefined)}
+<section id="who-you-are" aria-labelledby="who-you-are-title"><h2 id="who-you-are-title">Who you are</h2>
 <p>This page is served by a demo app behind the Tessera gateway. The app knows the user only from the headers the gateway adds.</p>
 <dl><dt>Roles</dt><dd id="roles">${escapeHtml(identity?.roles.join(',') ?? '') || '(none)'}</dd>
 <dt>Access token expires</dt><dd id="token-exp">…</dd>
 <dt>Session idle expiry</dt><dd id="idle-exp">…</dd>
 <dt>Session absolute expiry</dt><dd id="abs-exp">…</dd>
 <dt>Authentication</dt><dd id="amr">…</dd>
-<dt>Signed in at</dt><dd id="auth-time">…</dd></dl>
+<dt>Signed in at</dt><dd id="auth-time">…</dd></dl></section>
 <p><button id="call-api">Call /api/hello</button> <button id="call-anon" class="secondary">Call /api/hello without the cookie</button></p>
 <pre id="api-result">(API answers appear here)</pre>
 ${liveClockSection()}
