@@ -37,6 +37,8 @@ export interface KeySourceOptions {
 }
 
 const INITIAL_RETRY_MS = 5_000;
+/** A key set younger than this already is the IdP's newest: an unknown `kid` does not refetch it. */
+const FRESH_MS = 1_000;
 
 /** A JWKS member that could verify something: public, asymmetric, well-typed. */
 interface KeyEntry {
@@ -49,8 +51,10 @@ type Selection = { found: 'one'; entry: KeyEntry } | { found: 'none' } | { found
 
 /**
  * A JWKS-backed key source. Rules (SECURITY.md, token validation):
- * - an unknown `kid` causes at most one refetch per cooldown, and concurrent refetches share one
- *   request, so a flood of random kids costs at most one fetch per cooldown;
+ * - an unknown `kid` causes at most one refetch per cooldown (counted from the last refetch for an
+ *   unknown kid, not from the first load, so a key rotated in right after start-up is found), none
+ *   while the set is less than a second old, and concurrent refetches share one request, so a
+ *   flood of random kids costs at most one fetch per cooldown;
  * - once a key set has loaded, fetch failures never drop it: known keys keep verifying, unknown
  *   kids fail closed (`ERR_TOKEN_KEY_NOT_FOUND`);
  * - a stale key set (older than `cacheMaxAgeMs`) is refreshed in the background, never blocking;
@@ -69,6 +73,9 @@ export function createKeySource(options: KeySourceOptions): KeySource {
   let keys: KeyEntry[] | undefined;
   let loadedAt = 0;
   let attemptedAt = Number.NEGATIVE_INFINITY;
+  // The unknown-kid budget counts only refetches for unknown kids: a rotation right after the
+  // first load (or a background refresh) still gets its one refetch.
+  let kidRefetchAt = Number.NEGATIVE_INFINITY;
   let lastError: unknown;
   let pending: Promise<void> | undefined;
 
@@ -120,9 +127,13 @@ export function createKeySource(options: KeySourceOptions): KeySource {
 
       let selection = select(keys, alg, kid);
       if (selection.found === 'none') {
-        // Perhaps a key rotated in at the IdP: one refetch, within the cooldown budget.
-        await refreshIfAllowed();
-        selection = select(keys, alg, kid);
+        // Perhaps a key rotated in at the IdP: one refetch per cooldown, unless the set is fresh.
+        if (pending !== undefined) await pending;
+        else if (Date.now() - kidRefetchAt >= cooldownMs && Date.now() - loadedAt >= Math.min(FRESH_MS, cooldownMs)) {
+          kidRefetchAt = Date.now();
+          await refresh();
+        }
+        selection = select(keys!, alg, kid);
       }
       const named = kid === undefined ? `"${alg}"` : `"kid" ${quote(kid)} and "${alg}"`;
       if (selection.found === 'several') {

@@ -4,6 +4,7 @@ import { KeyObject, randomUUID } from 'node:crypto';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { createAccessTokenVerifier, createKeySource } from '../../src/tokens/index.js';
 import { startJwksServer, type JwksServer } from '../helpers/jwks-server.js';
+import { shiftClock } from '../helpers/clock.js';
 import {
   AUDIENCE, CLIENT_ID, ISSUER, TENANT_ID, accessClaims, accessVerifier, b64, countingKeySource, hmacToken, idClaims, jwks,
   logoutClaims, makeKey, now, rejectsWith, sign, signRaw, sleep, type TestKey,
@@ -289,11 +290,25 @@ describe('rejects unknown keys with a bounded number of JWKS fetches', () => {
     assert.equal(server.fetches, 2, 'initial fetch + exactly one refetch');
   });
 
-  test('does not refetch for an unknown kid within the cooldown', async () => {
+  test('does not refetch a key set less than a second old for an unknown kid', async () => {
     const verifier = accessVerifier(server); // default cooldown 30 s
     await verifier.verify(await sign(rsa, accessClaims()));
     await rejectsWith(verifier.verify(await sign(attacker, accessClaims(), { kid: 'unknown-kid' })), 'ERR_TOKEN_KEY_NOT_FOUND');
     assert.equal(server.fetches, 1);
+  });
+
+  test('an unknown kid right after start-up refetches once, then not again within the cooldown', async () => {
+    const verifier = accessVerifier(server); // default cooldown 30 s
+    await verifier.verify(await sign(rsa, accessClaims()));
+    const restore = shiftClock(2_000); // a rotation 2 s after the first load
+    try {
+      await rejectsWith(verifier.verify(await sign(attacker, accessClaims(), { kid: 'unknown-kid' })), 'ERR_TOKEN_KEY_NOT_FOUND');
+      assert.equal(server.fetches, 2);
+      await rejectsWith(verifier.verify(await sign(attacker, accessClaims(), { kid: 'other-kid' })), 'ERR_TOKEN_KEY_NOT_FOUND');
+      assert.equal(server.fetches, 2);
+    } finally {
+      restore();
+    }
   });
 
   test('a flood of 200 random kids causes at most one refetch', async () => {
