@@ -184,7 +184,9 @@ describe('the logger Tessera logs through', () => {
       assert.equal(logger.calls.length, 3);
       assert.deepEqual([created![0], created![2], created![1].sub], ['info', 'session created', 'alice']);
       assert.match(String(created![1].session), /^[A-Za-z0-9_-]{22}$/);
-      assert.deepEqual(rejected, ['warn', { reason: 'invalid_request' }, 'callback rejected']);
+      const { requestId, ...fields } = rejected![1] as { requestId?: unknown };
+      assert.deepEqual([rejected![0], fields, rejected![2]], ['warn', { reason: 'invalid_request' }, 'callback rejected']);
+      assert.match(String(requestId), /^[0-9a-f-]{36}$/, 'the request id the error page shows');
       assert.deepEqual([ended![0], ended![2], ended![1].session], ['info', 'session ended', created![1].session]);
     } finally {
       await tessera.close();

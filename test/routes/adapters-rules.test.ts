@@ -218,7 +218,8 @@ async function ask(target: Target, path: string, who: Who, api: boolean, gateway
     const sub = gateway ? (seen.headers?.['x-tessera-sub'] ?? null) : (seen.sub ?? null);
     return { status: 200, sub, clearCookie };
   }
-  let body: unknown = text;
+  // Error pages carry a request id of their own (also in the log line): the same bytes but that.
+  let body: unknown = text.replace(/<code id="request-id">[0-9a-f-]{36}<\/code>/g, '<code id="request-id">…</code>');
   if (String(h['content-type']).startsWith('application/json')) body = JSON.parse(text);
   return {
     status: response.statusCode,
