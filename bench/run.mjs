@@ -8,7 +8,7 @@
 //
 // Options: --duration s (8), --warmup s (2), --rounds n (2), --connections n (32), --only id,id,
 // --tool wrk|autocannon, --pin (servers on CPU 0, load generator on the others), --scale-sessions n
-// (1000000), --scale-without-tokens (what-if: records without sealed tokens), --cpu-prof DIR (CPU
+// (1000000), --cpu-prof DIR (CPU
 // profiles of the Tessera servers), --docs (write docs/performance.md's results and the chart
 // docs/performance.svg from this run), --logins n (concurrent sign-ins per target after the load,
 // 200; 0 skips). See docs/performance.md.
@@ -34,7 +34,6 @@ const { values: args } = parseArgs({
     tool: { type: 'string' },
     scale: { type: 'boolean', default: false },
     'scale-sessions': { type: 'string', default: '1000000' },
-    'scale-without-tokens': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     pin: { type: 'boolean', default: false },
     docs: { type: 'boolean', default: false },
@@ -165,7 +164,7 @@ try {
   if (args.scale) {
     const { runScale } = await import('./lib/scale.mjs');
     for (const port of [9000, 4000, 4610]) if (await portInUse(port)) throw new Error(`port ${port} is in use — stop what listens there and run again`);
-    const report = await runScale({ sessions: Number(args['scale-sessions']), redisUrl, prefix: tessPrefix, dir: tmp, root, benchDir, withoutTokens: args['scale-without-tokens'] });
+    const report = await runScale({ sessions: Number(args['scale-sessions']), redisUrl, prefix: tessPrefix, dir: tmp, root, benchDir });
     const out = { kind: 'tessera-bench-scale', date: new Date().toISOString(), machine: machine(), ...report };
     if (args.json) writeFileSync(args.json, `${JSON.stringify(out, null, 2)}\n`);
   } else {

@@ -52,6 +52,7 @@ export function shareInvalidations(store: SessionStore, logger: Logger): Session
   });
   return {
     get: (key) => store.get(key),
+    getTokens: (key) => store.getTokens(key),
     set: (key, record, ttlMs) => store.set(key, record, ttlMs),
     touch: (key, lastSeenAt, idleExpiresAt, ttlMs) => store.touch(key, lastSeenAt, idleExpiresAt, ttlMs),
     async delete(key) {

@@ -17,8 +17,8 @@ export type LoginKind = 'interactive' | 'silent';
 export type IdpOperation = 'discovery' | 'token' | 'jwks' | 'logout' | 'other';
 /** `ok`: an HTTP answer below 400; `error`: 400 or above; `unreachable`: no answer (network, timeout). */
 export type CallOutcome = 'ok' | 'error' | 'unreachable';
-export type StoreOperation = 'get' | 'set' | 'touch' | 'delete' | 'deleteByUser' | 'deleteBySid' | 'listByUser' | 'putOnce' | 'ping';
-const storeOperations: readonly StoreOperation[] = ['get', 'set', 'touch', 'delete', 'deleteByUser', 'deleteBySid', 'listByUser', 'putOnce', 'ping'];
+export type StoreOperation = 'get' | 'getTokens' | 'set' | 'touch' | 'delete' | 'deleteByUser' | 'deleteBySid' | 'listByUser' | 'putOnce' | 'ping';
+const storeOperations: readonly StoreOperation[] = ['get', 'getTokens', 'set', 'touch', 'delete', 'deleteByUser', 'deleteBySid', 'listByUser', 'putOnce', 'ping'];
 
 /** In-process work: 10 µs to 1 s (a store round trip lands in the upper half). */
 const localBuckets = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];

@@ -5,6 +5,8 @@ export interface CachedSession {
   record: SessionRecord;
   ref: string;
   until: number;
+  /** The session's sealed tokens once something read them (token relay): a session's tokens never change. */
+  sealedTokens?: string | undefined;
 }
 
 interface Entry extends CachedSession {

@@ -3,7 +3,7 @@ import { clearCookie, readCookie, serializeCookie, type CookieOptions } from '..
 import type { KeyRing } from '../keys/index.js';
 import { silentLogger, type Logger } from '../observability/log.js';
 import type { TesseraMetrics } from '../observability/metrics.js';
-import type { SessionRecord, SessionStore } from '../stores/types.js';
+import type { NewSession, SessionRecord, SessionStore } from '../stores/types.js';
 import { SessionBinding, displayUserAgent, type ClientFacts } from './binding.js';
 import { SessionCache, type CachedSession } from './cache.js';
 import { isSessionIdFormat, newSessionId, sessionRefFor, storeKeyFor } from './ids.js';
@@ -99,13 +99,13 @@ export class SessionManager {
    * Creates a session with a fresh id; returns its `Set-Cookie` value. `client` is the signing-in
    * request: its `User-Agent` is kept for the user's list of sessions, and what binding asks for, hashed.
    */
-  async create(tokens: SessionTokens, claims: Omit<SessionRecord, 'createdAt' | 'lastSeenAt' | 'idleExpiresAt' | 'absoluteExpiresAt' | 'sealedTokens'>, now = Date.now(), client?: ClientFacts): Promise<{ setCookie: string; storeKey: string }> {
+  async create(tokens: SessionTokens, claims: Omit<SessionRecord, 'createdAt' | 'lastSeenAt' | 'idleExpiresAt' | 'absoluteExpiresAt'>, now = Date.now(), client?: ClientFacts): Promise<{ setCookie: string; storeKey: string }> {
     const id = newSessionId();
     const storeKey = storeKeyFor(id);
     const absoluteExpiresAt = now + this.#config.absoluteTimeoutMs;
     const userAgent = displayUserAgent(client?.header('user-agent'));
     const binding = this.#binding.hashesFor(id, client);
-    const record: SessionRecord = {
+    const record: NewSession = {
       ...claims,
       ...(userAgent !== undefined ? { userAgent } : {}),
       ...(binding !== undefined ? { binding } : {}),
@@ -230,11 +230,20 @@ export class SessionManager {
     return storeKey === undefined ? Promise.resolve(undefined) : this.tokensFor(storeKey);
   }
 
-  /** The record behind a store key, with its tokens unsealed. */
+  /**
+   * The tokens of a store key's session, unsealed; undefined when it has ended. Read from the store
+   * apart from the record (`getTokens`), once per cached session: token relay reads them on every
+   * request, the per-request check never does.
+   */
   async tokensFor(storeKey: string): Promise<SessionTokens | undefined> {
-    const record = this.#cache.get(storeKey, Date.now())?.record ?? (await this.#store.get(storeKey));
-    if (record === undefined) return undefined;
-    const json = this.#keys.open(record.sealedTokens, `session:${storeKey}`);
+    const cached = this.#cache.get(storeKey, Date.now());
+    let sealed = cached?.sealedTokens;
+    if (sealed === undefined) {
+      sealed = await this.#store.getTokens(storeKey);
+      if (sealed === undefined) return undefined;
+      if (cached !== undefined) cached.sealedTokens = sealed;
+    }
+    const json = this.#keys.open(sealed, `session:${storeKey}`);
     return json === undefined ? undefined : (JSON.parse(json) as SessionTokens);
   }
 

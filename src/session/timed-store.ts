@@ -34,6 +34,7 @@ export function timeStore(store: SessionStore, metrics: TesseraMetrics, dbSystem
   };
   const wrapped: SessionStore = {
     get: timed('get', (key) => store.get(key)),
+    getTokens: timed('getTokens', (key) => store.getTokens(key)),
     set: timed('set', (key, record, ttlMs) => store.set(key, record, ttlMs)),
     touch: timed('touch', (key, lastSeenAt, idleExpiresAt, ttlMs) => store.touch(key, lastSeenAt, idleExpiresAt, ttlMs)),
     delete: timed('delete', (key) => store.delete(key)),

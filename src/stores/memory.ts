@@ -19,6 +19,8 @@ interface Entry {
  */
 export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   const entries = new Map<string, Entry>();
+  /** The sealed tokens, apart from the records (as every store keeps them); same keys as `entries`. */
+  const tokens = new Map<string, string>();
   const bySub = new Map<string, Set<string>>();
   const bySid = new Map<string, Set<string>>();
   const once = new Map<string, number>();
@@ -40,6 +42,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     const entry = entries.get(key);
     if (entry === undefined) return false;
     entries.delete(key);
+    tokens.delete(key);
     removeIndex(bySub, entry.record.sub, key);
     if (entry.record.sid !== undefined) removeIndex(bySid, entry.record.sid, key);
     return entry.expiresAt > now;
@@ -76,12 +79,17 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       const entry = live(key, Date.now());
       return entry === undefined ? undefined : copyRecord(entry.record);
     },
+    async getTokens(key) {
+      open();
+      return live(key, Date.now()) === undefined ? undefined : tokens.get(key);
+    },
     async set(key, record, ttlMs) {
       open();
       const now = Date.now();
       remove(key, now);
       const copy = copyRecord(record);
       entries.set(key, { record: copy, expiresAt: storeExpiry(now, ttlMs, copy.idleExpiresAt, copy.absoluteExpiresAt) });
+      tokens.set(key, record.sealedTokens);
       addIndex(bySub, copy.sub, key);
       if (copy.sid !== undefined) addIndex(bySid, copy.sid, key);
     },
@@ -131,6 +139,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       closed = true;
       clearInterval(timer);
       entries.clear();
+      tokens.clear();
       bySub.clear();
       bySid.clear();
       once.clear();

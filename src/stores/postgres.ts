@@ -4,12 +4,12 @@ import { loadDriver } from './driver.js';
 import { closedError, guard } from './errors.js';
 import { decodeInvalidation, encodeInvalidation, InvalidationListeners } from './invalidation.js';
 import { withArgumentChecks } from './record.js';
-import { rowsToListing, rowToRecord, rowValues, sharedStatements, startSweeper, type SessionRow } from './sql.js';
+import { rowsToListing, rowToRecord, rowToTokens, rowValues, sharedStatements, startSweeper, type SessionRow, type TokensRow } from './sql.js';
 import type { SessionStore } from './types.js';
 
 export interface PostgresStoreOptions {
   connectionString: string;
-  /** Table name, optionally schema-qualified (`schema.table`). Default `tessera_sessions`; markers go to `<table>_once`. */
+  /** Table name, optionally schema-qualified (`schema.table`). Default `tessera_sessions`; markers go to `<table>_once`, sealed tokens to `<table>_tokens`. */
   table?: string;
   /** How often expired rows are deleted (they are ignored on read regardless). Default 60 s. */
   sweepIntervalMs?: number;
@@ -20,7 +20,10 @@ export interface PostgresStoreOptions {
 }
 
 export interface PostgresSessionStore extends SessionStore {
-  /** Creates the tables and indexes when missing. Idempotent and safe to run concurrently. */
+  /**
+   * Creates the tables and indexes when missing (also the tokens table on a database from before
+   * the tokens moved out). Idempotent and safe to run concurrently.
+   */
   migrate(): Promise<void>;
 }
 
@@ -49,6 +52,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresSessionSto
   const schemaPrefix = parts.length === 2 ? `${quote(parts[0] as string)}.` : '';
   const table = schemaPrefix + quote(base);
   const onceTable = schemaPrefix + quote(`${base}_once`);
+  const tokensTable = schemaPrefix + quote(`${base}_tokens`);
   const channel = `${base}_invalidate`;
 
   const pg = loadDriver<typeof Pg>('pg', 'PostgreSQL');
@@ -83,6 +87,11 @@ export function postgresStore(options: PostgresStoreOptions): PostgresSessionSto
       await client.query(`CREATE INDEX IF NOT EXISTS ${quote(`${base}_sub`)} ON ${table} (sub)`);
       await client.query(`CREATE INDEX IF NOT EXISTS ${quote(`${base}_sid`)} ON ${table} (sid) WHERE sid IS NOT NULL`);
       await client.query(`CREATE INDEX IF NOT EXISTS ${quote(`${base}_expires_at`)} ON ${table} (expires_at)`);
+      await client.query(`
+        CREATE TABLE IF NOT EXISTS ${tokensTable} (
+          key text PRIMARY KEY REFERENCES ${table} (key) ON DELETE CASCADE,
+          sealed_tokens text NOT NULL
+        )`);
       await client.query(`CREATE TABLE IF NOT EXISTS ${onceTable} (key text PRIMARY KEY, expires_at bigint NOT NULL)`);
       await client.query(`CREATE INDEX IF NOT EXISTS ${quote(`${base}_once_expires_at`)} ON ${onceTable} (expires_at)`);
       await client.query('COMMIT');
@@ -109,7 +118,11 @@ export function postgresStore(options: PostgresStoreOptions): PostgresSessionSto
       return fn();
     });
   const query = <R extends Pg.QueryResultRow>(text: string, values: unknown[]) => pool.query<R>(text, values);
-  const shared = sharedStatements(table, onceTable, (n) => `$${n}`);
+  const shared = sharedStatements(table, onceTable, tokensTable, (n) => `$${n}`);
+  // The row and its tokens in one statement (so one transaction); the foreign key is checked at its end.
+  const upsertBoth = `WITH session AS (${shared.upsert} RETURNING key)
+    INSERT INTO ${tokensTable} (key, sealed_tokens) SELECT key, $9 FROM session
+    ON CONFLICT (key) DO UPDATE SET sealed_tokens = excluded.sealed_tokens`;
 
   /** Deletes the rows where `column` = `value`; announces their keys; returns how many were live. */
   const deleteWhere = async (column: 'key' | 'sub' | 'sid', value: string): Promise<number> => {
@@ -192,8 +205,11 @@ export function postgresStore(options: PostgresStoreOptions): PostgresSessionSto
         return row === undefined ? undefined : rowToRecord(row, name, logger);
       });
     },
+    getTokens(key) {
+      return run('getTokens', async () => rowToTokens((await query<TokensRow>(shared.getTokens, [key, Date.now()])).rows[0]));
+    },
     async set(key, record, ttlMs) {
-      await run('set', () => query(shared.upsert, rowValues(key, record, ttlMs, Date.now())));
+      await run('set', () => query(upsertBoth, [...rowValues(key, record, ttlMs, Date.now()), record.sealedTokens]));
     },
     async touch(key, lastSeenAt, idleExpiresAt, ttlMs) {
       await run('touch', async () => {

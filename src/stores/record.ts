@@ -1,4 +1,4 @@
-import type { SessionBindingHashes, SessionRecord, SessionStore } from './types.js';
+import type { NewSession, SessionBindingHashes, SessionRecord, SessionStore } from './types.js';
 
 /*
  * Helpers shared by the stores: argument checks (programmer mistakes throw TypeError, naming the
@@ -43,7 +43,7 @@ function copyBinding(binding: SessionBindingHashes): SessionBindingHashes {
   return copy;
 }
 
-export function assertRecord(value: unknown): asserts value is SessionRecord {
+export function assertRecord(value: unknown): asserts value is NewSession {
   if (typeof value !== 'object' || value === null) throw new TypeError('"record" must be an object');
   const record = value as Record<string, unknown>;
   if (typeof record.sub !== 'string' || record.sub.length === 0) throw new TypeError('"record.sub" must be a non-empty string');
@@ -72,7 +72,11 @@ export function assertRecord(value: unknown): asserts value is SessionRecord {
 export function withArgumentChecks<S extends SessionStore>(store: S): S {
   return {
     ...store,
-    async set(key: string, record: SessionRecord, ttlMs: number) {
+    async getTokens(key: string) {
+      assertKey(key);
+      return store.getTokens(key);
+    },
+    async set(key: string, record: NewSession, ttlMs: number) {
       assertKey(key);
       assertRecord(record);
       assertTtl(ttlMs);
@@ -100,7 +104,7 @@ export function storeExpiry(now: number, ttlMs: number, idleExpiresAt: number, a
   return Math.min(now + Math.floor(ttlMs), idleExpiresAt, absoluteExpiresAt);
 }
 
-/** A normalized deep copy: optional fields that are undefined are left out, arrays copied. */
+/** A normalized deep copy without the tokens: optional fields that are undefined are left out, arrays copied. */
 export function copyRecord(record: SessionRecord): SessionRecord {
   const copy: SessionRecord = {
     sub: record.sub,
@@ -110,7 +114,6 @@ export function copyRecord(record: SessionRecord): SessionRecord {
     lastSeenAt: record.lastSeenAt,
     idleExpiresAt: record.idleExpiresAt,
     absoluteExpiresAt: record.absoluteExpiresAt,
-    sealedTokens: record.sealedTokens,
   };
   if (record.sid !== undefined) copy.sid = record.sid;
   if (record.tid !== undefined) copy.tid = record.tid;
@@ -125,7 +128,9 @@ export function copyRecord(record: SessionRecord): SessionRecord {
 
 /**
  * The record as stored, minus the three times that `touch` rewrites or that stores keep beside it
- * (lastSeenAt, idleExpiresAt, absoluteExpiresAt). One-letter names keep Redis memory small.
+ * (lastSeenAt, idleExpiresAt, absoluteExpiresAt), and minus the sealed tokens, which every store
+ * keeps apart. One-letter names keep Redis memory small. `k` (the sealed tokens) is only in records
+ * written before the tokens moved out; it is read by `legacySealedTokens`, never by `decodeCompact`.
  */
 interface CompactRecord {
   u: string;
@@ -143,7 +148,7 @@ interface CompactRecord {
   b?: { u?: string; p?: string };
   x: number;
   n: number;
-  k: string;
+  k?: string;
 }
 
 export interface RecordTimes {
@@ -153,7 +158,7 @@ export interface RecordTimes {
 }
 
 export function encodeCompact(record: SessionRecord): string {
-  const compact: CompactRecord = { u: record.sub, r: record.roles, x: record.accessTokenExpiresAt, n: record.createdAt, k: record.sealedTokens };
+  const compact: CompactRecord = { u: record.sub, r: record.roles, x: record.accessTokenExpiresAt, n: record.createdAt };
   if (record.sid !== undefined) compact.d = record.sid;
   if (record.tid !== undefined) compact.t = record.tid;
   if (record.scope !== undefined) compact.s = record.scope;
@@ -180,7 +185,7 @@ export function decodeCompact(json: string, times: RecordTimes): SessionRecord |
   }
   if (typeof value !== 'object' || value === null) return undefined;
   const c = value as Partial<Record<keyof CompactRecord, unknown>>;
-  if (typeof c.u !== 'string' || !stringArray(c.r) || typeof c.x !== 'number' || typeof c.n !== 'number' || typeof c.k !== 'string') {
+  if (typeof c.u !== 'string' || !stringArray(c.r) || typeof c.x !== 'number' || typeof c.n !== 'number') {
     return undefined;
   }
   const record: SessionRecord = {
@@ -191,7 +196,6 @@ export function decodeCompact(json: string, times: RecordTimes): SessionRecord |
     lastSeenAt: times.lastSeenAt,
     idleExpiresAt: times.idleExpiresAt,
     absoluteExpiresAt: times.absoluteExpiresAt,
-    sealedTokens: c.k,
   };
   if (typeof c.d === 'string') record.sid = c.d;
   if (typeof c.t === 'string') record.tid = c.t;
@@ -208,6 +212,18 @@ export function decodeCompact(json: string, times: RecordTimes): SessionRecord |
     record.binding = binding;
   }
   return record;
+}
+
+/** The sealed tokens a record written before they moved out still carries (`k`), else `undefined`. */
+export function legacySealedTokens(json: string): string | undefined {
+  if (!json.includes('"k":')) return undefined;
+  try {
+    const value: unknown = JSON.parse(json);
+    const k = typeof value === 'object' && value !== null ? (value as { k?: unknown }).k : undefined;
+    return typeof k === 'string' ? k : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Oldest first, so listings are stable across stores. */

@@ -5,7 +5,7 @@ import { silentLogger, type Logger } from '../observability/log.js';
 import { loadDriver } from './driver.js';
 import { closedError, guard, storeUnavailable } from './errors.js';
 import { withArgumentChecks } from './record.js';
-import { rowsToListing, rowToRecord, rowValues, sharedStatements, startSweeper, type SessionRow } from './sql.js';
+import { rowsToListing, rowToRecord, rowToTokens, rowValues, sharedStatements, startSweeper, type SessionRow, type TokensRow } from './sql.js';
 import type { SessionStore } from './types.js';
 
 export interface SqliteStoreOptions {
@@ -32,6 +32,10 @@ CREATE TABLE IF NOT EXISTS tessera_sessions (
 CREATE INDEX IF NOT EXISTS tessera_sessions_sub ON tessera_sessions (sub);
 CREATE INDEX IF NOT EXISTS tessera_sessions_sid ON tessera_sessions (sid) WHERE sid IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tessera_sessions_expires_at ON tessera_sessions (expires_at);
+CREATE TABLE IF NOT EXISTS tessera_session_tokens (
+  key TEXT PRIMARY KEY REFERENCES tessera_sessions (key) ON DELETE CASCADE,
+  sealed_tokens TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tessera_once (
   key TEXT PRIMARY KEY,
   expires_at INTEGER NOT NULL
@@ -62,6 +66,8 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
     if (created) chmodSync(path, 0o600);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    // The tokens table follows its session rows (ON DELETE CASCADE).
+    db.pragma('foreign_keys = ON');
     // Random lookups in a large file are served from the page cache without a read() each.
     db.pragma('mmap_size = 268435456');
     db.exec(schema);
@@ -69,10 +75,12 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
     throw storeUnavailable(`sqlite ${path}`, 'open', err);
   }
 
-  const shared = sharedStatements('tessera_sessions', 'tessera_once', () => '?');
+  const shared = sharedStatements('tessera_sessions', 'tessera_once', 'tessera_session_tokens', () => '?');
   const statements = {
     get: db.prepare<[string, number], SessionRow>(shared.get),
+    getTokens: db.prepare<[string, number], TokensRow>(shared.getTokens),
     set: db.prepare<ReturnType<typeof rowValues>>(shared.upsert),
+    setTokens: db.prepare<[string, string]>(shared.upsertTokens),
     touch: db.prepare(
       `UPDATE tessera_sessions SET last_seen_at = @lastSeenAt, idle_expires_at = @idleExpiresAt,
          expires_at = min(@until, @idleExpiresAt, absolute_expires_at)
@@ -97,6 +105,11 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
     ping: db.prepare('SELECT 1'),
   };
 
+  const setBoth = db.transaction((values: ReturnType<typeof rowValues>, sealedTokens: string) => {
+    statements.set.run(...values);
+    statements.setTokens.run(values[0], sealedTokens);
+  });
+
   let closed = false;
   const run = <T>(operation: string, fn: () => T): Promise<T> =>
     guard(name, operation, () => {
@@ -118,8 +131,11 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
         return row === undefined ? undefined : rowToRecord(row, name, logger);
       });
     },
+    getTokens(key) {
+      return run('getTokens', () => rowToTokens(statements.getTokens.get(key, Date.now())));
+    },
     async set(key, record, ttlMs) {
-      await run('set', () => statements.set.run(...rowValues(key, record, ttlMs, Date.now())));
+      await run('set', () => setBoth(rowValues(key, record, ttlMs, Date.now()), record.sealedTokens));
     },
     async touch(key, lastSeenAt, idleExpiresAt, ttlMs) {
       await run('touch', () => {

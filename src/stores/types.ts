@@ -1,6 +1,9 @@
 /**
- * What a session store keeps. The key is always SHA-256(session id) in base64url, never the
- * id itself, so a dump of the store yields no usable cookie.
+ * What a session store keeps and `get` returns on the per-request read. The key is always
+ * SHA-256(session id) in base64url, never the id itself, so a dump of the store yields no usable
+ * cookie. The sealed tokens are not part of it: they are written with the record (`NewSession`),
+ * kept apart from it, and read only by `getTokens` (token relay, logout, offline use), so the hot
+ * record stays small (Redis memory per session, SQL row size).
  */
 export interface SessionRecord {
   /** Subject (user id) from the ID token. */
@@ -26,7 +29,11 @@ export interface SessionRecord {
   lastSeenAt: number;
   idleExpiresAt: number;
   absoluteExpiresAt: number;
-  /** Tokens sealed with the key ring (AES-256-GCM); opaque strings to the store. */
+}
+
+/** What `set` writes: the record and its tokens, in one atomic step. */
+export interface NewSession extends SessionRecord {
+  /** Tokens sealed with the key ring (AES-256-GCM); opaque strings to the store, never returned by `get`. */
   sealedTokens: string;
 }
 
@@ -46,11 +53,16 @@ export interface SessionBindingHashes {
 export interface SessionStore {
   /** The record, or `undefined` when missing or past its expiry. Never throws for a missing key. */
   get(key: string): Promise<SessionRecord | undefined>;
-  /** Create or replace; the store may forget the record after `ttlMs`. */
-  set(key: string, record: SessionRecord, ttlMs: number): Promise<void>;
-  /** Update last-seen and idle expiry; `ttlMs` is the new time to live. No-op when missing or no longer live (never resurrects). */
+  /**
+   * The sealed tokens of a live record, or `undefined` when the record is missing or no longer
+   * live: tokens expire, are touched and are deleted together with their record, never outliving it.
+   */
+  getTokens(key: string): Promise<string | undefined>;
+  /** Create or replace the record and its tokens (one atomic step); the store may forget both after `ttlMs`. */
+  set(key: string, session: NewSession, ttlMs: number): Promise<void>;
+  /** Update last-seen and idle expiry of the record and its tokens; `ttlMs` is the new time to live. No-op when missing or no longer live (never resurrects). */
   touch(key: string, lastSeenAt: number, idleExpiresAt: number, ttlMs: number): Promise<void>;
-  /** Delete one; returns whether it existed (and was live). */
+  /** Delete one (record and tokens); returns whether it existed (and was live). */
   delete(key: string): Promise<boolean>;
   /** Delete every session of a user; returns how many live ones were deleted. */
   deleteByUser(sub: string): Promise<number>;

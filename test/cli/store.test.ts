@@ -10,7 +10,7 @@ import { openStore } from '../../src/stores/index.js';
 import { runCli } from '../helpers/cli.js';
 import { postgresSkip, postgresUrl } from '../helpers/postgres.js';
 import { freePort } from '../helpers/redis-server.js';
-import { randomKey, sampleRecord } from '../stores/conformance.js';
+import { hot, randomKey, sampleRecord } from '../stores/conformance.js';
 
 const connectionString = postgresUrl;
 const table = `tessera_cli_${randomBytes(6).toString('hex')}`;
@@ -93,11 +93,11 @@ describe('tessera store migrate', () => {
       await client.connect();
     });
     after(async () => {
-      await client.query(`DROP TABLE IF EXISTS "${table}", "${table}_once"`);
+      await client.query(`DROP TABLE IF EXISTS "${table}_tokens", "${table}", "${table}_once"`);
       await client.end();
     });
 
-    test('creates the session table, its marker table and their indexes in the table the URL names; the password stays masked', async () => {
+    test('creates the session table, its tokens and marker tables and their indexes in the table the URL names; the password stays masked', async () => {
       assert.deepEqual(await relations(client), [], 'nothing there before');
       const { code, stdout, stderr } = await runCli(['store', 'migrate'], { TESSERA_STORE: storeUrl('topsecret') });
       assert.equal(code, 0, stderr);
@@ -105,6 +105,7 @@ describe('tessera store migrate', () => {
       assert.ok(!stdout.includes('topsecret') && !stderr.includes('topsecret'));
       assert.deepEqual(await relations(client), [
         table, `${table}_expires_at`, `${table}_once`, `${table}_once_expires_at`, `${table}_once_pkey`, `${table}_pkey`, `${table}_sid`, `${table}_sub`,
+        `${table}_tokens`, `${table}_tokens_pkey`,
       ].sort());
     });
 
@@ -116,7 +117,8 @@ describe('tessera store migrate', () => {
         await store.set(key, record, 60_000);
         const again = await runCli(['store', 'migrate'], { TESSERA_STORE: storeUrl() });
         assert.equal(again.code, 0, again.stderr);
-        assert.deepEqual(await store.get(key), record);
+        assert.deepEqual(await store.get(key), hot(record));
+        assert.equal(await store.getTokens(key), record.sealedTokens);
       } finally {
         await store.close();
       }

@@ -79,7 +79,10 @@ describe('login through the gateway', () => {
     for (const { key, record } of sessions) {
       assert.notEqual(key, id);
       assert.ok(!JSON.stringify(record).includes(id));
-      assert.ok(!record.sealedTokens.includes('eyJ'), 'no JWT in clear');
+      assert.ok(!JSON.stringify(record).includes('eyJ'), 'no token in the record the per-request read returns');
+      const sealed = await internalsOf(stack.tessera).store.getTokens(key);
+      assert.ok(sealed !== undefined && sealed.length > 0, 'the tokens are kept apart');
+      assert.ok(!sealed.includes('eyJ'), 'no JWT in clear');
     }
   });
 

@@ -148,5 +148,6 @@ describe('metrics of a sign-in through the gateway', () => {
     assert.equal(sample(text, 'tessera_logouts_total'), 1);
     assert.equal(sample(text, 'tessera_callback_errors_total{reason="transaction_not_found"}'), 1);
     assert.equal(sample(text, 'tessera_store_operation_duration_seconds_count{operation="putOnce",outcome="ok"}'), 1);
+    assert.equal(sample(text, 'tessera_store_operation_duration_seconds_count{operation="getTokens",outcome="ok"}'), 1, 'the logout read the tokens, apart from the record');
   });
 });

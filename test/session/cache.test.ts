@@ -156,7 +156,7 @@ describe('the in-process session cache across instances (Redis)', { skip }, () =
 describe('the in-process session cache', () => {
   const record = (sub: string): SessionRecord => {
     const now = Date.now();
-    return { sub, roles: [], accessTokenExpiresAt: Math.floor(now / 1000) + 3600, createdAt: now, lastSeenAt: now, idleExpiresAt: now + 60_000, absoluteExpiresAt: now + 60_000, sealedTokens: 'x' };
+    return { sub, roles: [], accessTokenExpiresAt: Math.floor(now / 1000) + 3600, createdAt: now, lastSeenAt: now, idleExpiresAt: now + 60_000, absoluteExpiresAt: now + 60_000 };
   };
 
   it('holds at most its bound, dropping the oldest entry first', () => {

@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { isTesseraError } from '../../src/errors.js';
-import type { SessionRecord, SessionStore } from '../../src/stores/types.js';
+import type { NewSession, SessionRecord, SessionStore } from '../../src/stores/types.js';
 
 export type StoreFactory = () => Promise<SessionStore | { skip: string }>;
 
@@ -21,7 +21,7 @@ export const randomId = (): string => randomBytes(12).toString('base64url');
 export const randomKey = (): string => createHash('sha256').update(randomBytes(32)).digest('base64url');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function sampleRecord(overrides: Partial<SessionRecord> = {}): SessionRecord {
+export function sampleRecord(overrides: Partial<NewSession> = {}): NewSession {
   const now = Date.now();
   return {
     sub: `user-${randomId()}`,
@@ -41,6 +41,9 @@ export function sampleRecord(overrides: Partial<SessionRecord> = {}): SessionRec
     ...overrides,
   };
 }
+
+/** What `get` and `listByUser` answer for a session `set` wrote: the record without its tokens. */
+export const hot = ({ sealedTokens: _, ...record }: NewSession): SessionRecord => record;
 
 const minute = 60_000;
 
@@ -95,13 +98,13 @@ export function testStore(name: string, make: StoreFactory, options: Conformance
       const key = randomKey();
       const record = sampleRecord();
       await s.set(key, record, 10 * minute);
-      assert.deepEqual(await s.get(key), record);
+      assert.deepEqual(await s.get(key), hot(record));
     });
 
     test('a record without the optional fields comes back without them', async (s) => {
       const key = randomKey();
       const now = Date.now();
-      const record: SessionRecord = {
+      const record: NewSession = {
         sub: `user-${randomId()}`,
         roles: [],
         accessTokenExpiresAt: Math.floor(now / 1000) + 60,
@@ -112,7 +115,7 @@ export function testStore(name: string, make: StoreFactory, options: Conformance
         sealedTokens: '',
       };
       await s.set(key, record, minute);
-      assert.deepEqual(await s.get(key), record);
+      assert.deepEqual(await s.get(key), hot(record));
     });
 
     test('authTime (epoch seconds) comes back exactly, through get, touch and listByUser; a record without it has none', async (s) => {
@@ -154,8 +157,8 @@ export function testStore(name: string, make: StoreFactory, options: Conformance
       await s.touch(full, now + 1, now + 20 * minute, minute);
       assert.deepEqual((await s.get(full))?.binding, binding, 'touch keeps it');
       assert.deepEqual((await s.listByUser(sub)).map(({ record }) => [record.userAgent, record.binding]), [[userAgent, binding], ['curl/8', { userAgent: binding.userAgent }], [undefined, undefined]]);
-      await assert.rejects(s.set(randomKey(), { ...sampleRecord(), binding: { userAgent: 1 } } as unknown as SessionRecord, minute), TypeError);
-      await assert.rejects(s.set(randomKey(), { ...sampleRecord(), userAgent: ['x'] } as unknown as SessionRecord, minute), TypeError);
+      await assert.rejects(s.set(randomKey(), { ...sampleRecord(), binding: { userAgent: 1 } } as unknown as NewSession, minute), TypeError);
+      await assert.rejects(s.set(randomKey(), { ...sampleRecord(), userAgent: ['x'] } as unknown as NewSession, minute), TypeError);
     });
 
     test('changing a returned record does not change the stored one', async (s) => {
@@ -175,7 +178,7 @@ export function testStore(name: string, make: StoreFactory, options: Conformance
       await s.set(key, sampleRecord(), minute);
       const replacement = sampleRecord({ roles: ['other'] });
       await s.set(key, replacement, minute);
-      assert.deepEqual(await s.get(key), replacement);
+      assert.deepEqual(await s.get(key), hot(replacement));
     });
 
     test('a record is gone once its TTL has passed', async (s) => {
@@ -207,7 +210,7 @@ export function testStore(name: string, make: StoreFactory, options: Conformance
       const idleExpiresAt = lastSeenAt + 20 * minute;
       await s.touch(key, lastSeenAt, idleExpiresAt, 10 * minute);
       await sleep(600);
-      assert.deepEqual(await s.get(key), { ...record, lastSeenAt, idleExpiresAt });
+      assert.deepEqual(await s.get(key), { ...hot(record), lastSeenAt, idleExpiresAt });
     });
 
     test('touch can shorten the TTL too', async (s) => {
@@ -217,6 +220,67 @@ export function testStore(name: string, make: StoreFactory, options: Conformance
       await s.touch(key, now, now + 20 * minute, 300);
       await sleep(450);
       assert.equal(await s.get(key), undefined);
+    });
+
+    test('get never returns the tokens; getTokens reads them, and a second set replaces them', async (s) => {
+      const key = randomKey();
+      const first = sampleRecord();
+      await s.set(key, first, minute);
+      const record = await s.get(key);
+      assert.ok(record);
+      assert.equal('sealedTokens' in record, false, 'no tokens field on the per-request read');
+      assert.ok(!JSON.stringify(record).includes(first.sealedTokens.slice(3, 40)), 'no tokens anywhere in the record');
+      assert.ok(!JSON.stringify(await s.listByUser(first.sub)).includes(first.sealedTokens.slice(3, 40)), 'nor in listings');
+      assert.equal(await s.getTokens(key), first.sealedTokens);
+      const second = sampleRecord({ sealedTokens: `k1.${randomBytes(1500).toString('base64url')}` });
+      await s.set(key, second, minute);
+      assert.equal(await s.getTokens(key), second.sealedTokens);
+      assert.equal(await s.getTokens(randomKey()), undefined, 'a key never set has none');
+    });
+
+    test('tokens expire with their record: the TTL, the idle and the absolute expiry', async (s) => {
+      const [ttl, idle, absolute] = [randomKey(), randomKey(), randomKey()];
+      const now = Date.now();
+      await s.set(ttl, sampleRecord(), 300);
+      await s.set(idle, sampleRecord({ idleExpiresAt: now - 1 }), 10 * minute);
+      await s.set(absolute, sampleRecord({ createdAt: now - 2 * minute, absoluteExpiresAt: now - 1 }), 10 * minute);
+      assert.ok(await s.getTokens(ttl), 'present before the TTL');
+      assert.equal(await s.getTokens(idle), undefined);
+      assert.equal(await s.getTokens(absolute), undefined);
+      await sleep(450);
+      assert.equal(await s.getTokens(ttl), undefined);
+      assert.equal(await s.get(ttl), undefined);
+    });
+
+    test('touch keeps the tokens alive as long as the record, and a shorter TTL ends both', async (s) => {
+      const key = randomKey();
+      const record = sampleRecord();
+      await s.set(key, record, 400);
+      const now = Date.now();
+      await s.touch(key, now, now + 20 * minute, 10 * minute);
+      await sleep(600);
+      assert.ok(await s.get(key), 'the record lives on');
+      assert.equal(await s.getTokens(key), record.sealedTokens, 'and so do its tokens');
+      await s.touch(key, now + 1, now + 20 * minute, 300);
+      await sleep(450);
+      assert.equal(await s.get(key), undefined);
+      assert.equal(await s.getTokens(key), undefined, 'the tokens end with it');
+    });
+
+    test('delete, deleteByUser and deleteBySid remove the tokens with the record, and a new set does not bring old ones back', async (s) => {
+      const sub = `user-${randomId()}`;
+      const [one, byUser, bySid] = [randomKey(), randomKey(), randomKey()];
+      const sidRecord = sampleRecord();
+      await s.set(one, sampleRecord(), minute);
+      await s.set(byUser, sampleRecord({ sub }), minute);
+      await s.set(bySid, sidRecord, minute);
+      assert.equal(await s.delete(one), true);
+      assert.equal(await s.deleteByUser(sub), 1);
+      assert.equal(await s.deleteBySid(sidRecord.sid as string), 1);
+      for (const key of [one, byUser, bySid]) assert.equal(await s.getTokens(key), undefined);
+      const fresh = sampleRecord();
+      await s.set(one, fresh, minute);
+      assert.equal(await s.getTokens(one), fresh.sealedTokens);
     });
 
     test('touch of a missing key does nothing and does not create it', async (s) => {
@@ -286,11 +350,11 @@ export function testStore(name: string, make: StoreFactory, options: Conformance
       const keys = [randomKey(), randomKey(), randomKey()];
       const records = keys.map((_, i) => sampleRecord({ sub: alice, createdAt: now - (3 - i) * 1000 }));
       // Written newest first, so the order of the answer comes from createdAt.
-      for (let i = keys.length - 1; i >= 0; i--) await s.set(keys[i] as string, records[i] as SessionRecord, minute);
+      for (let i = keys.length - 1; i >= 0; i--) await s.set(keys[i] as string, records[i] as NewSession, minute);
       await s.set(randomKey(), sampleRecord({ sub: alice, idleExpiresAt: now - 1 }), minute);
       await s.set(randomKey(), sampleRecord(), minute);
       const listed = await s.listByUser(alice);
-      assert.deepEqual(listed, keys.map((key, i) => ({ key, record: records[i] })));
+      assert.deepEqual(listed, keys.map((key, i) => ({ key, record: hot(records[i] as NewSession) })));
       assert.deepEqual(await s.listByUser(`nobody-${randomId()}`), []);
     });
 
@@ -303,8 +367,8 @@ export function testStore(name: string, make: StoreFactory, options: Conformance
       assert.deepEqual(await s.listByUser(before.sub), []);
       assert.equal(await s.deleteByUser(before.sub), 0);
       assert.equal(await s.deleteBySid(before.sid as string), 0);
-      assert.deepEqual(await s.get(key), afterwards);
-      assert.deepEqual(await s.listByUser(afterwards.sub), [{ key, record: afterwards }]);
+      assert.deepEqual(await s.get(key), hot(afterwards));
+      assert.deepEqual(await s.listByUser(afterwards.sub), [{ key, record: hot(afterwards) }]);
       assert.equal(await s.deleteBySid(afterwards.sid as string), 1);
     });
 
@@ -324,8 +388,8 @@ export function testStore(name: string, make: StoreFactory, options: Conformance
       const sid = `sid ${odd}`;
       const record = sampleRecord({ sub, sid, roles: ['ro"le', 'é'], scope: 'a\nb' });
       await s.set(key, record, minute);
-      assert.deepEqual(await s.get(key), record);
-      assert.deepEqual(await s.listByUser(sub), [{ key, record }]);
+      assert.deepEqual(await s.get(key), hot(record));
+      assert.deepEqual(await s.listByUser(sub), [{ key, record: hot(record) }]);
       const now = Date.now();
       await s.touch(key, now, now + minute, minute);
       assert.equal((await s.get(key))?.lastSeenAt, now);
@@ -365,11 +429,13 @@ export function testStore(name: string, make: StoreFactory, options: Conformance
       const broken = { ...sampleRecord(), sub: '' };
       await assert.rejects(s.set(randomKey(), broken, minute), TypeError);
       for (const authTime of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '1700000000', null]) {
-        await assert.rejects(s.set(randomKey(), { ...sampleRecord(), authTime } as unknown as SessionRecord, minute), TypeError, `authTime ${String(authTime)}`);
+        await assert.rejects(s.set(randomKey(), { ...sampleRecord(), authTime } as unknown as NewSession, minute), TypeError, `authTime ${String(authTime)}`);
       }
       await assert.rejects(s.set(randomKey(), sampleRecord(), Number.NaN), TypeError);
       await assert.rejects(s.set('', sampleRecord(), minute), TypeError);
       await assert.rejects(s.putOnce('', minute), TypeError);
+      await assert.rejects(s.getTokens(''), TypeError);
+      await assert.rejects(s.set(randomKey(), { ...sampleRecord(), sealedTokens: undefined } as unknown as NewSession, minute), TypeError);
     });
 
     test('ping resolves while the backend answers', async (s) => {
@@ -383,6 +449,7 @@ export function testStore(name: string, make: StoreFactory, options: Conformance
       await made.close();
       await made.close();
       await assert.rejects(made.get(randomKey()), (err) => isTesseraError(err, 'ERR_STORE_UNAVAILABLE') && err.status === 503);
+      await assert.rejects(made.getTokens(randomKey()), (err) => isTesseraError(err, 'ERR_STORE_UNAVAILABLE'));
       await assert.rejects(made.ping(), (err) => isTesseraError(err, 'ERR_STORE_UNAVAILABLE'));
     });
 
@@ -390,11 +457,12 @@ export function testStore(name: string, make: StoreFactory, options: Conformance
       const key = randomKey();
       const record = sampleRecord();
       await a.set(key, record, minute);
-      assert.deepEqual(await b.get(key), record);
+      assert.deepEqual(await b.get(key), hot(record));
+      assert.equal(await b.getTokens(key), record.sealedTokens);
       const now = Date.now();
       await b.touch(key, now, now + 5 * minute, 5 * minute);
       assert.equal((await a.get(key))?.lastSeenAt, now);
-      assert.deepEqual(await b.listByUser(record.sub), [{ key, record: { ...record, lastSeenAt: now, idleExpiresAt: now + 5 * minute } }]);
+      assert.deepEqual(await b.listByUser(record.sub), [{ key, record: { ...hot(record), lastSeenAt: now, idleExpiresAt: now + 5 * minute } }]);
       assert.equal(await b.delete(key), true);
       assert.equal(await a.get(key), undefined);
     });

@@ -6,7 +6,8 @@ import { isTesseraError } from '../../src/errors.js';
 import { postgresStore } from '../../src/stores/postgres.js';
 import { postgresSkip, postgresUrl } from '../helpers/postgres.js';
 import { freePort } from '../helpers/redis-server.js';
-import { randomKey, sampleRecord, testStore } from './conformance.js';
+import { encodeCompact } from '../../src/stores/record.js';
+import { hot, randomKey, sampleRecord, testStore } from './conformance.js';
 
 const connectionString = postgresUrl;
 const table = `tessera_test_${randomBytes(6).toString('hex')}`;
@@ -22,8 +23,11 @@ after(async () => {
   if (skip !== false) return;
   const client = new pg.Client({ connectionString });
   await client.connect();
-  for (const name of new Set(tables)) await client.query(`DROP TABLE IF EXISTS "${name}", "${name}_once"`);
-  await client.end();
+  try {
+    for (const name of new Set(tables)) await client.query(`DROP TABLE IF EXISTS "${name}_tokens", "${name}", "${name}_once"`);
+  } finally {
+    await client.end();
+  }
 });
 
 testStore('postgres', async () => (skip === false ? open(table) : { skip }), { sharedBackend: true });
@@ -51,13 +55,43 @@ describe('postgres store schema and outages', { skip }, () => {
       await store.set(randomKey(), sampleRecord(), 100);
       await store.putOnce('jti:sweep', 100);
       const count = async () =>
-        Number((await client.query<{ n: string }>(`SELECT (SELECT count(*) FROM "${name}") + (SELECT count(*) FROM "${name}_once") AS n`)).rows[0]?.n);
-      assert.equal(await count(), 2);
+        Number((await client.query<{ n: string }>(`SELECT (SELECT count(*) FROM "${name}") + (SELECT count(*) FROM "${name}_once") + (SELECT count(*) FROM "${name}_tokens") AS n`)).rows[0]?.n);
+      assert.equal(await count(), 3, 'a session row, its tokens row and a marker');
       const deadline = Date.now() + 3000;
       while ((await count()) !== 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       assert.equal(await count(), 0);
     } finally {
       await client.end();
+      await store.close();
+    }
+  });
+
+  it('upgrades a table written before the tokens moved out: migrate adds the tokens table, old rows keep their tokens', async () => {
+    const name = `${table}_legacy`;
+    tables.push(name);
+    const client = new pg.Client({ connectionString });
+    await client.connect();
+    const key = randomKey();
+    const record = sampleRecord();
+    try {
+      await client.query(`CREATE TABLE "${name}" (key text PRIMARY KEY, sub text NOT NULL, sid text, last_seen_at bigint NOT NULL,
+        idle_expires_at bigint NOT NULL, absolute_expires_at bigint NOT NULL, expires_at bigint NOT NULL, record text NOT NULL)`);
+      const json = JSON.stringify({ ...JSON.parse(encodeCompact(record)), k: record.sealedTokens });
+      await client.query(`INSERT INTO "${name}" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [key, record.sub, record.sid, record.lastSeenAt, record.idleExpiresAt, record.absoluteExpiresAt, record.idleExpiresAt, json]);
+    } finally {
+      await client.end();
+    }
+    const store = open(name);
+    try {
+      await store.migrate();
+      assert.deepEqual(await store.get(key), hot(record));
+      assert.equal(await store.getTokens(key), record.sealedTokens, 'from the old column');
+      const replacement = sampleRecord({ sub: record.sub });
+      await store.set(key, replacement, 60_000);
+      assert.equal(await store.getTokens(key), replacement.sealedTokens);
+      assert.equal(await store.deleteByUser(record.sub), 1);
+      assert.equal(await store.getTokens(key), undefined);
+    } finally {
       await store.close();
     }
   });

@@ -35,4 +35,23 @@ describe('redis-cluster store across nodes', { skip: 'skip' in cluster ? cluster
       await admin.quit();
     }
   });
+
+  it('keeps a session and its tokens in one slot, also with a prefix that has its own hash tag', async () => {
+    assert.ok('nodes' in cluster);
+    for (const tagged of [`${prefix}plain:`, `{${prefix}tagged}:`]) {
+      const store = redisStore({ nodes: cluster.nodes }, { prefix: tagged });
+      try {
+        const key = randomKey();
+        const record = sampleRecord();
+        await store.set(key, record, 60_000);
+        assert.equal(await store.getTokens(key), record.sealedTokens, tagged);
+        const now = Date.now();
+        await store.touch(key, now, now + 60_000, 60_000);
+        assert.equal(await store.deleteBySid(record.sid as string), 1);
+        assert.equal(await store.getTokens(key), undefined);
+      } finally {
+        await store.close();
+      }
+    }
+  });
 });

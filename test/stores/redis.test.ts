@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { redisStore } from '../../src/stores/redis/index.js';
 import { skipOrFail, useRedis } from '../helpers/redis-server.js';
-import { randomId, randomKey, sampleRecord, testStore } from './conformance.js';
+import { encodeCompact } from '../../src/stores/record.js';
+import { hot, randomId, randomKey, sampleRecord, testStore } from './conformance.js';
 
 const redis = await useRedis();
 const runPrefix = `tessera-test-${randomBytes(6).toString('hex')}:`;
@@ -71,25 +72,77 @@ describe('redis store layout', { skip: 'skip' in redis ? skipOrFail(redis.skip).
     }
   });
 
-  it('keeps a session, with its indexes, small', async (t) => {
+  it('keeps a session, with its indexes, small, and the per-request key under 1 KB whatever the tokens weigh', async (t) => {
     // MEMORY USAGE includes the allocator's rounding, so the overhead is measured for two sizes of
-    // sealed tokens; the tokens themselves cost what they cost.
+    // sealed tokens; the tokens themselves cost what they cost, in their own key.
     const sessions = 50;
     for (const tokenLength of [100, 1500]) {
       const prefix = `${runPrefix}size-${tokenLength}-${randomId()}:`;
       const store = redisStore({ url }, { prefix });
       try {
         const sealedTokens = 'x'.repeat(tokenLength);
-        for (let i = 0; i < sessions; i++) await store.set(randomKey(), sampleRecord({ sealedTokens }), 60_000);
+        const keys = Array.from({ length: sessions }, () => randomKey());
+        for (const key of keys) await store.set(key, sampleRecord({ sealedTokens }), 60_000);
         let bytes = 0;
         for (const key of await keysWithPrefix(client(), prefix)) bytes += Number(await client().call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
+        let hotBytes = 0;
+        for (const key of keys) hotBytes += Number(await client().call('MEMORY', 'USAGE', `${prefix}s:${key}`, 'SAMPLES', '0'));
         const perSession = Math.round(bytes / sessions);
+        const hotPerSession = Math.round(hotBytes / sessions);
         const overhead = perSession - tokenLength;
-        t.diagnostic(`redis: ${perSession} bytes per session with ${tokenLength}-character sealed tokens (own user and sid index each): ${overhead} bytes beyond the tokens`);
+        t.diagnostic(`redis: ${perSession} bytes per session with ${tokenLength}-character sealed tokens (own user and sid index each): ${overhead} bytes beyond the tokens; the key the per-request read touches: ${hotPerSession} bytes`);
         assert.ok(overhead <= 1024, `overhead ${overhead} bytes per session`);
+        assert.ok(hotPerSession <= 1024, `per-request key ${hotPerSession} bytes`);
       } finally {
         await store.close();
       }
+    }
+  });
+
+  it('keeps the tokens in their own key, with the session\'s TTL, touched and deleted with it', async () => {
+    const prefix = `${runPrefix}tokens-${randomId()}:`;
+    const store = redisStore({ url }, { prefix });
+    try {
+      const key = randomKey();
+      const record = sampleRecord();
+      await store.set(key, record, 60_000);
+      const sessionKey = `${prefix}s:${key}`;
+      const tokensKey = `${prefix}t:{${sessionKey}}`;
+      assert.ok(!(await client().get(sessionKey))?.includes(record.sealedTokens), 'the session key has no tokens');
+      assert.equal(await client().get(tokensKey), record.sealedTokens);
+      const now = Date.now();
+      await store.touch(key, now, now + 120_000, 120_000);
+      const [sessionTtl, tokensTtl] = [await client().pttl(sessionKey), await client().pttl(tokensKey)];
+      assert.ok(sessionTtl > 60_000 && Math.abs(sessionTtl - tokensTtl) < 1000, `TTLs ${sessionTtl} and ${tokensTtl}`);
+      assert.equal(await store.delete(key), true);
+      assert.equal(await client().exists(sessionKey, tokensKey), 0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('reads a session written before the tokens moved out (tokens in its JSON), until the next set', async () => {
+    const prefix = `${runPrefix}legacy-${randomId()}:`;
+    const store = redisStore({ url }, { prefix });
+    try {
+      const key = randomKey();
+      const record = sampleRecord();
+      const json = JSON.stringify({ ...JSON.parse(encodeCompact(record)), k: record.sealedTokens });
+      await client().set(`${prefix}s:${key}`, `1|${record.idleExpiresAt}|${record.lastSeenAt}|${record.absoluteExpiresAt}|${json}`, 'PX', 60_000);
+      await client().hset(`${prefix}u:${record.sub}`, key, String(record.idleExpiresAt));
+      await client().pexpire(`${prefix}u:${record.sub}`, 60_000);
+      assert.deepEqual(await store.get(key), hot(record));
+      assert.equal(await store.getTokens(key), record.sealedTokens, 'from the old value');
+      const now = Date.now();
+      await store.touch(key, now, now + 60_000, 60_000);
+      assert.equal(await store.getTokens(key), record.sealedTokens, 'touch keeps them');
+      const replacement = sampleRecord({ sub: record.sub });
+      await store.set(key, replacement, 60_000);
+      assert.equal(await store.getTokens(key), replacement.sealedTokens);
+      assert.equal(await store.deleteByUser(record.sub), 1);
+      assert.equal(await store.getTokens(key), undefined);
+    } finally {
+      await store.close();
     }
   });
 

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { sqliteStore } from '../../src/stores/sqlite.js';
-import { randomKey, sampleRecord, testStore } from './conformance.js';
+import { encodeCompact } from '../../src/stores/record.js';
+import { hot, randomKey, sampleRecord, testStore } from './conformance.js';
 
 let dir: string;
 before(async () => {
@@ -50,8 +51,9 @@ describe('sqlite store file', () => {
 
     const second = sqliteStore({ path });
     try {
-      assert.deepEqual(await second.get(key), record);
-      assert.deepEqual(await second.listByUser(record.sub), [{ key, record }]);
+      assert.deepEqual(await second.get(key), hot(record));
+      assert.deepEqual(await second.listByUser(record.sub), [{ key, record: hot(record) }]);
+      assert.equal(await second.getTokens(key), record.sealedTokens);
       assert.equal(await second.putOnce('jti:reopen', 60_000), false);
     } finally {
       await second.close();
@@ -65,12 +67,60 @@ describe('sqlite store file', () => {
       await store.set(randomKey(), sampleRecord(), 100);
       await store.putOnce('jti:sweep', 100);
       const db = new Database(path, { readonly: true });
-      const count = () => db.prepare<[], { n: number }>('SELECT (SELECT count(*) FROM tessera_sessions) + (SELECT count(*) FROM tessera_once) AS n').get()?.n;
-      assert.equal(count(), 2);
+      const count = () =>
+        db.prepare<[], { n: number }>('SELECT (SELECT count(*) FROM tessera_sessions) + (SELECT count(*) FROM tessera_once) + (SELECT count(*) FROM tessera_session_tokens) AS n').get()?.n;
+      assert.equal(count(), 3, 'a session row, its tokens row and a marker');
       const deadline = Date.now() + 3000;
       while (count() !== 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       assert.equal(count(), 0);
       db.close();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps the tokens out of the session rows, in their own table', async () => {
+    const path = join(dir, 'layout', 'sessions.db');
+    const store = sqliteStore({ path });
+    const key = randomKey();
+    const record = sampleRecord();
+    await store.set(key, record, 60_000);
+    const db = new Database(path, { readonly: true });
+    try {
+      const row = db.prepare<[string], { record: string }>('SELECT record FROM tessera_sessions WHERE key = ?').get(key);
+      assert.ok(row !== undefined && !row.record.includes(record.sealedTokens), 'the session row has no tokens');
+      assert.equal(db.prepare<[string], { t: string }>('SELECT sealed_tokens AS t FROM tessera_session_tokens WHERE key = ?').get(key)?.t, record.sealedTokens);
+    } finally {
+      db.close();
+      await store.close();
+    }
+  });
+
+  it('reads a database written before the tokens moved out: tokens from the old column, until the next set', async () => {
+    const path = join(dir, 'legacy', 'sessions.db');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(dir, 'legacy'));
+    const key = randomKey();
+    const record = sampleRecord();
+    const old = new Database(path);
+    old.exec(`CREATE TABLE tessera_sessions (key TEXT PRIMARY KEY, sub TEXT NOT NULL, sid TEXT, last_seen_at INTEGER NOT NULL,
+      idle_expires_at INTEGER NOT NULL, absolute_expires_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, record TEXT NOT NULL) WITHOUT ROWID`);
+    const legacyJson = JSON.stringify({ ...JSON.parse(encodeCompact(record)), k: record.sealedTokens });
+    old.prepare('INSERT INTO tessera_sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(key, record.sub, record.sid, record.lastSeenAt, record.idleExpiresAt, record.absoluteExpiresAt, record.idleExpiresAt, legacyJson);
+    old.close();
+
+    const store = sqliteStore({ path });
+    try {
+      assert.deepEqual(await store.get(key), hot(record), 'the old row reads as a record without tokens');
+      assert.equal(await store.getTokens(key), record.sealedTokens, 'its tokens come from the old column');
+      const now = Date.now();
+      await store.touch(key, now, now + 60_000, 60_000);
+      assert.equal(await store.getTokens(key), record.sealedTokens);
+      const replacement = sampleRecord({ sub: record.sub });
+      await store.set(key, replacement, 60_000);
+      assert.equal(await store.getTokens(key), replacement.sealedTokens, 'a new set writes the new layout');
+      assert.equal(await store.deleteByUser(record.sub), 1);
+      assert.equal(await store.getTokens(key), undefined);
     } finally {
       await store.close();
     }

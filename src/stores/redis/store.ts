@@ -7,8 +7,15 @@
  *   P s:<key>   string  the session (`codec.ts`): `1|<idleExpiresAt>|<lastSeenAt>|<absoluteExpiresAt>|<json>`,
  *                       the three times (epoch ms) in front so `touch` rewrites them in Lua without
  *                       re-encoding JSON; <json> holds the rest with one-letter names
- *                       (u sub, d sid, r roles, t tid, s scope, m amr, c acr, a authTime, x accessTokenExpiresAt,
- *                       n createdAt, k sealedTokens). PX = min(ttlMs, until idle/absolute expiry).
+ *                       (u sub, d sid, r roles, t tid, s scope, m amr, c acr, a authTime, g userAgent,
+ *                       b binding, x accessTokenExpiresAt, n createdAt). PX = min(ttlMs, until idle/absolute expiry).
+ *                       This is the only key the per-request read (`get`) touches.
+ *   P t:{P s:<key>}     string  the session's sealed tokens, read only by `getTokens` (token relay,
+ *                       logout, offline use). Its hash tag is the session key, so both share a Cluster
+ *                       slot (with a prefix that has its own hash tag, `{app}:`, it is `P t:<key>`).
+ *                       Written with the session in one script, same PX; `touch` extends both;
+ *                       every delete removes both in one script. A session written before the tokens
+ *                       moved out has no tokens key and carries them in its JSON (`k`), read as a fallback.
  *   P u:<sub>   hash    user index: field = session key, value = that session's expiry (epoch ms).
  *   P d:<sid>   hash    IdP-session index (only for records with a sid), same shape.
  *   P o:<key>   string  `putOnce` marker: SET 1 NX PX ttl.
@@ -18,29 +25,37 @@
  * member, and members whose expiry passed are pruned when the hash grows, so a user's index cannot
  * outlive or outgrow their sessions.
  *
- * Cluster: every command and every Lua script touches exactly one key, so nothing is cross-slot
- * and no hash tags are needed; multi-key operations are sequences of single-key commands. Writes
- * go index first, session second, so a crash in between leaves at worst an index entry pointing
- * at nothing (ignored on read, pruned when it expires) — never a session that `deleteByUser` or
- * `deleteBySid` cannot find. Deleting through an index checks, in Lua, that the record still
- * belongs to that user or sid before deleting it.
+ * Cluster: every command and every Lua script touches one key, or one session and its tokens key
+ * (same slot), so nothing is cross-slot; multi-key operations are sequences of such commands.
+ * Writes go index first, session second, so a crash in between leaves at worst an index entry
+ * pointing at nothing (ignored on read, pruned when it expires) — never a session that
+ * `deleteByUser` or `deleteBySid` cannot find. Deleting through an index checks, in Lua, that the
+ * record still belongs to that user or sid before deleting it.
  *
  * Outages: see `connection.ts`.
  */
 import { silentLogger, type Logger } from '../../observability/log.js';
 import { closedError, storeUnavailable, withDeadline } from '../errors.js';
-import { byCreation, decodeCompact, storeExpiry, withArgumentChecks } from '../record.js';
+import { byCreation, decodeCompact, legacySealedTokens, storeExpiry, withArgumentChecks } from '../record.js';
 import type { SessionRecord, SessionStore } from '../types.js';
 import { decodeValue, encodeValue, isLive } from './codec.js';
 import { callDeadlineMs, createClient, isCluster, watchConnection, type RedisClient, type RedisConnection } from './connection.js';
 import { redisInvalidation } from './pubsub.js';
-import { deleteOwnedScript, evalScript, indexAddScript, touchScript } from './scripts.js';
+import { deleteOwnedScript, deleteScript, evalScript, indexAddScript, setScript, tokensScript, touchScript } from './scripts.js';
 
 export interface RedisStoreOptions {
   /** Prefix of every key and of the invalidation channel. Default `tessera:`. */
   prefix?: string;
   /** Where connection problems and unreadable records are logged; default nowhere (Tessera passes its own). */
   logger?: Logger;
+}
+
+/** What Redis hashes to pick a key's Cluster slot: the first non-empty `{…}` hash tag, else the whole key. */
+function slotPart(key: string): string {
+  const open = key.indexOf('{');
+  if (open === -1) return key;
+  const close = key.indexOf('}', open + 1);
+  return close === -1 || close === open + 1 ? key : key.slice(open + 1, close);
 }
 
 export function redisStore(connection: RedisConnection, options: RedisStoreOptions = {}): SessionStore {
@@ -55,6 +70,13 @@ export function redisStore(connection: RedisConnection, options: RedisStoreOptio
   const userKey = (sub: string) => `${prefix}u:${sub}`;
   const sidKey = (sid: string) => `${prefix}d:${sid}`;
   const onceKey = (key: string) => `${prefix}o:${key}`;
+  /** The session key and its tokens key, which hash to the same Cluster slot. */
+  const sessionKeys = (key: string): [string, string] => {
+    const session = sessionKey(key);
+    const slot = slotPart(session);
+    for (const tokens of [`${prefix}t:${key}`, `${prefix}t:{${session}}`]) if (slotPart(tokens) === slot) return [session, tokens];
+    throw new TypeError('"key" and "prefix" must not contain unbalanced { } (the tokens key must share the session key\'s Redis Cluster slot)');
+  };
 
   let closed = false;
   const isClosed = () => closed;
@@ -90,7 +112,7 @@ export function redisStore(connection: RedisConnection, options: RedisStoreOptio
     let count = 0;
     await Promise.all(
       members.map(async (key) => {
-        const old = await evalScript(client, deleteOwnedScript, sessionKey(key), [field, value]);
+        const old = await evalScript(client, deleteOwnedScript, sessionKeys(key), [field, value]);
         if (typeof old !== 'string') return;
         deleted.push(key);
         const record = decodeValue(old);
@@ -118,6 +140,14 @@ export function redisStore(connection: RedisConnection, options: RedisStoreOptio
         return isLive(record, Date.now()) ? record : undefined;
       });
     },
+    getTokens(key) {
+      return run('getTokens', async () => {
+        const found = await evalScript(client, tokensScript, sessionKeys(key), [Date.now()]);
+        if (!Array.isArray(found)) return undefined;
+        const [kind, value] = found as [string, string];
+        return kind === 't' ? value : legacySealedTokens(value.slice(value.indexOf('{')));
+      });
+    },
     async set(key, record, ttlMs) {
       await run('set', async () => {
         const now = Date.now();
@@ -126,7 +156,7 @@ export function redisStore(connection: RedisConnection, options: RedisStoreOptio
           indexAdd(userKey(record.sub), key, expires, now),
           record.sid === undefined ? undefined : indexAdd(sidKey(record.sid), key, expires, now),
         ]);
-        const old = await client.set(sessionKey(key), encodeValue(record), 'PX', Math.max(1, expires - now), 'GET');
+        const old = (await evalScript(client, setScript, sessionKeys(key), [encodeValue(record), record.sealedTokens, Math.max(1, expires - now)])) as string | null;
         const previous = old === null ? undefined : decodeValue(old);
         if (previous === undefined) return;
         const stale: Array<Promise<unknown>> = [];
@@ -138,7 +168,7 @@ export function redisStore(connection: RedisConnection, options: RedisStoreOptio
     async touch(key, lastSeenAt, idleExpiresAt, ttlMs) {
       await run('touch', async () => {
         const now = Date.now();
-        const result = await evalScript(client, touchScript, sessionKey(key), [now, idleExpiresAt, lastSeenAt, now + Math.floor(ttlMs)]);
+        const result = await evalScript(client, touchScript, sessionKeys(key), [now, idleExpiresAt, lastSeenAt, now + Math.floor(ttlMs)]);
         if (!Array.isArray(result)) return;
         const [json, expires] = result as [string, string];
         const record = decodeCompact(json, { lastSeenAt, idleExpiresAt, absoluteExpiresAt: 0 });
@@ -152,7 +182,7 @@ export function redisStore(connection: RedisConnection, options: RedisStoreOptio
     },
     delete(key) {
       return run('delete', async () => {
-        const old = await client.getdel(sessionKey(key));
+        const old = (await evalScript(client, deleteScript, sessionKeys(key), [])) as string | null;
         if (old === null) return false;
         const record = decodeValue(old);
         await unindex(key, record);
