@@ -234,6 +234,9 @@ async function runLoad() {
     TESSERA_UPSTREAM: `http://127.0.0.1:${ports.upstream}`,
     TESSERA_STORE: store,
     TESSERA_DATA_DIR: join(tmp, `tessera-${port}`),
+    // Every browser of the login run comes from 127.0.0.1: one client, far past the default cap of
+    // 64 requests in flight per client that protects the gateway from a slow reader.
+    TESSERA_MAX_REQUESTS_PER_CLIENT: '1024',
   });
   await Promise.all([
     server('eoc', 'eoc.mjs').then((p) => (pids.eoc = p.pid)),
