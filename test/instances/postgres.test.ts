@@ -26,7 +26,7 @@ describe('the gateway with PostgreSQL as its store', { skip }, () => {
   after(async () => {
     await stack?.close();
     if (client === undefined) return;
-    await client.query(`DROP TABLE IF EXISTS "${table}", "${table}_once"`);
+    await client.query(`DROP TABLE IF EXISTS "${table}_tokens", "${table}", "${table}_once"`);
     await client.end();
   });
 

@@ -21,6 +21,7 @@ import { startWsUpstream, openWs, echo, closesWithin } from '../websocket/suppor
 import { useRedis } from '../helpers/redis-server.js';
 import { postgresSkip, postgresUrl } from '../helpers/postgres.js';
 import { runCli } from '../helpers/cli.js';
+import pg from 'pg';
 
 const entry = fileURLToPath(new URL('../helpers/cli-entry.ts', import.meta.url));
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -138,7 +139,14 @@ const stores: Array<{ name: string; store: () => Promise<Record<string, string> 
     store: async () => {
       const skip = await postgresSkip();
       if (skip) return { skip };
-      return { TESSERA_STORE: `${postgresUrl}?table=tessera_workers_${process.pid}_${Date.now()}` };
+      const table = `tessera_workers_${process.pid}_${Date.now()}`;
+      after(async () => {
+        const client = new pg.Client({ connectionString: postgresUrl });
+        await client.connect();
+        await client.query(`DROP TABLE IF EXISTS "${table}_tokens", "${table}", "${table}_once"`);
+        await client.end();
+      });
+      return { TESSERA_STORE: `${postgresUrl}?table=${table}` };
     },
   },
 ];
