@@ -83,8 +83,13 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
     readHeaders: readRequestHeaders,
     sessionIdIn: (cookie) => sessionIdIn(cookie, cookieName),
   });
-  /** A streaming response (Server-Sent Events, a long poll) ends with its session. */
-  const sessionEndOf = (session: Session, target: string): SessionEndHook | undefined => {
+  const silentSso = config.silentSso && config.silentAuth;
+  /**
+   * A streaming response (Server-Sent Events, a long poll) ends with its session. One not yet
+   * answered gets what the decision would now give the request: a page goes to login, an API call
+   * gets 401.
+   */
+  const sessionEndOf = (session: Session, target: string, req: IncomingMessage): SessionEndHook | undefined => {
     const key = sessions.storeKeyOf(session);
     if (key === undefined) return undefined;
     return {
@@ -92,7 +97,10 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
         metrics.closedBySessionEnd('http', reason);
         end();
       }),
-      answer: () => loginRequired(true, loginUrlFor(target, false), sessions.clearCookieHeader),
+      answer: () => {
+        const api = isApiRequest(nodeFacts(req, config.publicUrl).header);
+        return loginRequired(api, loginUrlFor(target, silentSso && !api), sessions.clearCookieHeader);
+      },
     };
   };
 
@@ -144,7 +152,7 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
           sessionId: sessionIdIn(cookie, cookieName),
           target: decision.target,
           setCookie: decision.clearCookie,
-          sessionEnd: session && sessionEndOf(session, decision.target),
+          sessionEnd: session && sessionEndOf(session, decision.target, req),
         });
       } finally {
         limit.release(peer.client);

@@ -11,7 +11,7 @@ import { Browser } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
 import { skipOrFail, useRedis } from '../helpers/redis-server.js';
 import { startEchoUpstream } from '../helpers/stack.js';
-import { requestWith, startGatewayProcess, startLoadBalancer, type GatewayProcess, type LoadBalancer } from './support.js';
+import { poll, requestWith, startGatewayProcess, startLoadBalancer, type GatewayProcess, type LoadBalancer } from './support.js';
 
 const redis = await useRedis();
 const skip = 'skip' in redis ? skipOrFail(redis.skip).skip : false;
@@ -80,8 +80,13 @@ describe('two tessera serve processes sharing one Redis', { skip, timeout: 120_0
     return (JSON.parse(answer.text) as { headers: Record<string, string> }).headers['x-tessera-sub'] ?? 'no identity header';
   }
 
-  /** Asserts the old cookie is refused: pages go to login (cookie cleared), APIs get 401. */
+  /**
+   * Asserts the old cookie is refused: pages go to login (cookie cleared), APIs get 401. The other
+   * instance learns of the end through Redis pub/sub, a few milliseconds later: the first request
+   * may still pass for that long (the cache alone would keep it for 10 minutes).
+   */
   async function assertRefused(gateway: GatewayProcess, cookie: string, label: string): Promise<void> {
+    await poll(`${label}: ${gateway.url} refuses the cookie`, 1000, async () => (typeof (await whoIs(gateway, cookie)) === 'number' ? true : undefined));
     const page = await requestWith(`${gateway.url}/hello`, cookie);
     assert.equal(page.status, 302, `${label}: page on ${gateway.url} is sent to login`);
     assert.equal(page.headers.location, '/auth/login?returnTo=%2Fhello&silent=1');

@@ -469,7 +469,8 @@ describe('verified-token cache', () => {
   test('an expired cached token is rejected', async () => {
     const keySource = countingKeySource(createKeySource({ jwksUri: server.url }));
     const verifier = accessVerifier(server, { keySource, clockTolerance: 0 });
-    const exp = now() + 1;
+    // At least 2 s away: `now()` is whole seconds, so `+ 1` can be a few milliseconds from now.
+    const exp = now() + 3;
     const token = await sign(rsa, accessClaims({ exp }));
     await verifier.verify(token);
     await sleep(exp * 1000 - Date.now() + 50);

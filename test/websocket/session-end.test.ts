@@ -17,6 +17,7 @@ import { sessionRefFor } from '../../src/session/ids.js';
 import { createTessera, internalsOf } from '../../src/tessera.js';
 import { startStack, testLogLevel, type Stack } from '../helpers/stack.js';
 import { eventually, sha256, signIn, sleep, startBackchannelRelay } from '../security/support.js';
+import { requestWith } from '../instances/support.js';
 import { closesWithin, connectWs, echo, openWs, startWsUpstream, type WsUpstream } from './support.js';
 
 const adminToken = 'the-admin-token-of-the-websocket-tests-0123456789';
@@ -123,6 +124,21 @@ describe('WebSockets and streams end with their session', () => {
     const again = await fetch(`${stack.url}/events`, { headers: { cookie: `tessera=${id}`, accept: 'text/event-stream' } });
     await again.body?.cancel();
     assert.equal(again.status, 401, 'the EventSource reconnect is refused');
+  });
+
+  test('a long poll not yet answered gets what the request would now get: a page goes to login, an API call 401', async () => {
+    const id = await signIn(stack, stack.browser());
+    const before = upstream.polls;
+    const page = requestWith(`${stack.url}/poll?page`, `tessera=${id}`, 'page');
+    const api = requestWith(`${stack.url}/poll?api`, `tessera=${id}`, 'api');
+    assert.ok(await eventually(async () => upstream.polls === before + 2), 'both polls reached the upstream');
+    await logout(stack, id);
+    const [pageAnswer, apiAnswer] = await Promise.all([page, api]);
+    assert.equal(pageAnswer.status, 302);
+    assert.equal(pageAnswer.headers.location, '/auth/login?returnTo=%2Fpoll%3Fpage&silent=1');
+    assert.match(String(pageAnswer.headers['set-cookie']), /^tessera=; /, 'the dead cookie is cleared');
+    assert.equal(apiAnswer.status, 401);
+    assert.equal((JSON.parse(apiAnswer.text) as { error: string }).error, 'login_required');
   });
 
   test('many sockets of many sessions: one session revoked closes only its own sockets', async () => {

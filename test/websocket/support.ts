@@ -14,10 +14,15 @@ export interface WsUpstream {
   handshakes: IncomingHttpHeaders[];
   /** Close codes the application's sockets were closed with. */
   closes: number[];
+  /** How many `/poll` requests have arrived. */
+  polls: number;
   close(): Promise<void>;
 }
 
-/** Echoes every message; `/events` is an SSE stream with an event every 100 ms; anything else answers 200 ok. */
+/**
+ * Echoes every message; `/events` is an SSE stream with an event every 100 ms; `/poll` is a long
+ * poll that is never answered; anything else answers 200 ok.
+ */
 export async function startWsUpstream(): Promise<WsUpstream> {
   const handshakes: IncomingHttpHeaders[] = [];
   const closes: number[] = [];
@@ -29,6 +34,7 @@ export async function startWsUpstream(): Promise<WsUpstream> {
       res.on('close', () => clearInterval(timer));
       return;
     }
+    if (req.url?.startsWith('/poll')) return void upstream.polls++; // held open until the gateway gives up
     res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
   });
   const wss = new WebSocketServer({ server });
@@ -38,16 +44,18 @@ export async function startWsUpstream(): Promise<WsUpstream> {
     socket.on('close', (code) => closes.push(code));
   });
   const url = await listen(server, 0);
-  return {
+  const upstream: WsUpstream = {
     url,
     handshakes,
     closes,
+    polls: 0,
     async close() {
       for (const client of wss.clients) client.terminate();
       wss.close();
       await closeServer(server);
     },
   };
+  return upstream;
 }
 
 export type Handshake =
