@@ -1,6 +1,6 @@
 import * as client from 'openid-client';
 import { isLoopbackUrl, type TesseraConfig } from '../config/index.js';
-import { TesseraError } from '../errors.js';
+import { isTesseraError, TesseraError } from '../errors.js';
 import { silentLogger, type Logger } from '../observability/log.js';
 import type { TesseraMetrics } from '../observability/metrics.js';
 
@@ -67,7 +67,11 @@ export class IdentityProvider {
       },
       (err: unknown) => {
         this.#pending = undefined;
-        if (this.#failure === undefined) this.#logger.warn({ issuer: this.#config.issuer, error: (err as Error).message }, 'identity provider unreachable');
+        if (this.#failure === undefined) {
+          // Unusable metadata is a configuration to fix, not an outage to wait out: said louder.
+          if (isTesseraError(err, 'ERR_IDP_METADATA')) this.#logger.error({ issuer: this.#config.issuer, error: err.message }, 'identity provider metadata unusable');
+          else this.#logger.warn({ issuer: this.#config.issuer, error: (err as Error).message }, 'identity provider unreachable');
+        }
         this.#failure = { error: err, at: Date.now() };
         throw err;
       },

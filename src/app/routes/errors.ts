@@ -16,9 +16,14 @@ export function problem(request: Request, status: number, error: string, title: 
 export function failure(ctx: Pick<RouteContext, 'logger'>, request: Request, err: unknown, cookies: readonly string[] = []): Response {
   const requestId = newRequestId();
   if (isTesseraError(err) && err.transient) {
-    ctx.logger.warn({ requestId, code: err.code, error: err.message }, 'dependency unavailable');
+    // Unusable IdP metadata (another issuer, a missing endpoint) is a configuration to fix, not an outage to wait out.
+    const misconfigured = err.code === 'ERR_IDP_METADATA';
+    ctx.logger[misconfigured ? 'error' : 'warn']({ requestId, code: err.code, error: err.message }, misconfigured ? 'identity provider metadata unusable' : 'dependency unavailable');
     const what = isTesseraError(err, 'ERR_STORE_') ? 'The session store' : 'The identity provider';
-    const response = problem(request, 503, 'temporarily_unavailable', 'Temporarily unavailable', `${what} is not answering right now. Please try again in a moment.`, cookies, undefined, requestId);
+    const [title, message] = misconfigured
+      ? ['Sign-in is not available', 'The identity provider\'s settings do not match this site\'s configuration, so sign-in cannot start. The site\'s operators can find the details in its log.']
+      : ['Temporarily unavailable', `${what} is not answering right now. Please try again in a moment.`];
+    const response = problem(request, 503, 'temporarily_unavailable', title, message, cookies, undefined, requestId);
     response.headers.set('retry-after', '5'); // as the gateway's own 503s
     return response;
   }
