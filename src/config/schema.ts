@@ -49,6 +49,7 @@ export const settingNames = {
   TESSERA_IDP_TIMEOUT: 'idpTimeout',
   TESSERA_SHUTDOWN_TIMEOUT: 'shutdownTimeout',
   TESSERA_METRICS_ADDRESS: 'metricsAddress',
+  TESSERA_TRACE_CONTEXT: 'traceContext',
   TESSERA_WORKERS: 'workers',
   TESSERA_DATA_DIR: 'dataDir',
   TESSERA_DEVELOPMENT: 'development',
@@ -103,6 +104,7 @@ export const settingDocs: Partial<Record<SettingName, { description: string; sho
   TESSERA_SHUTDOWN_TIMEOUT: { description: "on `SIGTERM`, how long requests in flight may finish; idle keep-alive connections are closed at once, the rest at this bound; the process then exits 0" },
   TESSERA_WORKERS: { description: "`tessera serve` processes: `1`, a number up to 64, or `auto` (one per core, `os.availableParallelism()`). More than one runs on `node:cluster`: the workers share the port, a logout on one is seen by all at once (SQLite through the primary, Redis and PostgreSQL through their own channel), the primary serves the summed metrics and `/readyz`, and replaces a worker that dies. Not with the memory store" },
   TESSERA_METRICS_ADDRESS: { description: "`host:port` (`127.0.0.1:9464`, `[::1]:9464`) of a second listener serving `/metrics` (Prometheus), `/healthz` and `/readyz`. The public port answers `/metrics` with 404", shown: "— (no metrics listener)" },
+  TESSERA_TRACE_CONTEXT: { description: "whose `traceparent` / `tracestate` the gateway continues when an OpenTelemetry SDK is registered: `trusted` — only a peer in `TESSERA_TRUSTED_PROXIES` (a client elsewhere starts a new trace, so it can neither join another trace nor decide sampling under a parent-based sampler); `always`; `never`. Either way the upstream gets the gateway's own trace context, once" },
   TESSERA_DATA_DIR: { description: "development key ring and dev IdP state" },
   TESSERA_DEVELOPMENT: { description: "allows a generated key ring kept in the data folder (`tessera dev` sets it)" },
 };
@@ -208,6 +210,7 @@ export const optionsSchema = z.object({
   idpTimeout: duration.default(5000),
   shutdownTimeout: duration.default(10_000),
   metricsAddress: listenAddress.optional(),
+  traceContext: z.enum(['trusted', 'always', 'never'], { error: 'expected trusted, always or never' }).default('trusted'),
   workers: workerCount.default(1),
   dataDir: text.default('.tessera'),
   development: bool.default(false),

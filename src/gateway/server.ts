@@ -169,11 +169,16 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
       else res.destroy();
     }
   }
+  /** Runs `fn` in the client's trace (`traceparent`) when `TESSERA_TRACE_CONTEXT` trusts this peer with it. */
+  const traced = <T>(req: IncomingMessage, fn: () => T): T => {
+    const trusted = config.traceContext === 'always'
+      || (config.traceContext === 'trusted' && forwarding.peer(req.socket.remoteAddress, undefined).trusted);
+    return trusted ? inClientTrace(req.rawHeaders, fn) : fn();
+  };
   return {
-    // Each request continues the client's trace (`traceparent`), when the host registered an SDK.
-    handler: (req, res) => inClientTrace(req.rawHeaders, () => handle(req, res, false)),
-    checkContinue: (req, res) => inClientTrace(req.rawHeaders, () => handle(req, res, true)),
-    upgrade: (req, socket, head) => inClientTrace(req.rawHeaders, () => upgrades.handle(req, socket, head)),
+    handler: (req, res) => traced(req, () => handle(req, res, false)),
+    checkContinue: (req, res) => traced(req, () => handle(req, res, true)),
+    upgrade: (req, socket, head) => traced(req, () => upgrades.handle(req, socket, head)),
     closeUpgrades: () => upgrades.close(),
     close: async () => {
       upgrades.close();

@@ -91,7 +91,8 @@ export function inClientTrace<T>(rawHeaders: string[], fn: () => T): T {
 
 /**
  * Writes `span`'s trace context into a flat upstream header list (`name, value, …`), replacing
- * any copy of the same headers the client sent, so the upstream sees one `traceparent`. When the
+ * any copy of the same headers, and of the client's `traceparent` / `tracestate`, so the upstream
+ * sees one `traceparent`: the gateway's. When the
  * propagator writes nothing (no SDK), the list is left as it is: a client's own `traceparent`
  * still passes through unchanged.
  */
@@ -101,8 +102,10 @@ export function injectTraceContext(headers: string[], span: Span): void {
   propagation.inject(trace.setSpan(context.active(), span), carrier);
   const names = Object.keys(carrier);
   if (names.length === 0) return;
+  // The client's W3C headers go too: a `tracestate` of a trace the gateway did not continue means nothing upstream.
+  const replaced = new Set([...names, 'traceparent', 'tracestate']);
   for (let i = headers.length - 2; i >= 0; i -= 2) {
-    if (names.includes(headers[i]!)) headers.splice(i, 2);
+    if (replaced.has(headers[i]!.toLowerCase())) headers.splice(i, 2);
   }
   for (const name of names) headers.push(name, carrier[name]!);
 }

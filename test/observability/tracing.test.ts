@@ -11,6 +11,7 @@ import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentele
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import type { TesseraOptionsInput } from '../../src/config/index.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { rawExchange, rawStatus, sha256, signIn, startRecordingUpstream, type Received } from '../security/support.js';
 
@@ -22,11 +23,11 @@ const clientTraceparent = `00-${traceId}-${clientParent}-01`;
 const valuesOf = (received: Received, name: string): string[] => received.headers.filter(([n]) => n.toLowerCase() === name).map(([, v]) => v);
 
 /** A stack (SQLite store, token relay on) forwarding to an upstream that records raw headers. */
-function useStack() {
+function useStack(options: Partial<TesseraOptionsInput> = {}) {
   const fixture = {} as { stack: Stack; upstream: Awaited<ReturnType<typeof startRecordingUpstream>>; id: string };
   before(async () => {
     fixture.upstream = await startRecordingUpstream();
-    fixture.stack = await startStack({ options: { upstream: fixture.upstream.url, tokenRelay: true } });
+    fixture.stack = await startStack({ options: { upstream: fixture.upstream.url, tokenRelay: true, ...options } });
   });
   after(async () => {
     await fixture.stack?.close();
@@ -78,7 +79,8 @@ describe('with an in-memory OpenTelemetry SDK', () => {
     propagation.disable();
     await provider.shutdown();
   });
-  const f = useStack();
+  // The test client is a trusted proxy, whose trace context is continued (TESSERA_TRACE_CONTEXT=trusted).
+  const f = useStack({ trustedProxies: ['127.0.0.1', '::1'] });
   const spans = (name: string): ReadableSpan[] => exporter.getFinishedSpans().filter((s) => s.name === name);
   const one = (name: string): ReadableSpan => {
     const found = spans(name);
@@ -151,6 +153,37 @@ describe('with an in-memory OpenTelemetry SDK', () => {
     assert.notEqual(upstream.spanContext().traceId, 'a'.repeat(32));
     assert.equal(parentOf(upstream), undefined);
     assert.deepEqual(valuesOf(received, 'traceparent'), [`00-${upstream.spanContext().traceId}-${upstream.spanContext().spanId}-01`]);
+  });
+
+  test('a client that is not a trusted proxy starts a new trace: its traceparent and tracestate do not reach the upstream', async () => {
+    await f.stack.restart({ trustedProxies: [] });
+    try {
+      exporter.reset();
+      const received = await proxiedRaw(f, '/untrusted', [`traceparent: ${clientTraceparent}`, 'tracestate: vendor=abc']);
+      const upstream = one('tessera.upstream');
+      assert.notEqual(upstream.spanContext().traceId, traceId);
+      assert.equal(parentOf(upstream), undefined);
+      assert.deepEqual(valuesOf(received, 'traceparent'), [`00-${upstream.spanContext().traceId}-${upstream.spanContext().spanId}-01`]);
+      assert.deepEqual(valuesOf(received, 'tracestate'), []);
+    } finally {
+      await f.stack.restart();
+    }
+  });
+
+  test('TESSERA_TRACE_CONTEXT: `always` continues any client\'s trace, `never` not even a trusted proxy\'s', async () => {
+    const cases: Array<[Partial<TesseraOptionsInput>, boolean]> = [[{ trustedProxies: [], traceContext: 'always' }, true], [{ traceContext: 'never' }, false]];
+    for (const [settings, continued] of cases) {
+      await f.stack.restart(settings);
+      try {
+        exporter.reset();
+        await proxiedRaw(f, '/setting', [`traceparent: ${clientTraceparent}`]);
+        const upstream = one('tessera.upstream');
+        assert.equal(upstream.spanContext().traceId === traceId, continued, JSON.stringify(settings));
+        assert.equal(parentOf(upstream), continued ? clientParent : undefined);
+      } finally {
+        await f.stack.restart();
+      }
+    }
   });
 
   test('an upstream that does not answer marks the upstream span failed', async () => {
