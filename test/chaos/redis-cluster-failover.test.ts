@@ -92,7 +92,14 @@ describe('chaos: Redis Cluster, one master killed', { skip, timeout: 120_000 }, 
     } finally {
       probe.disconnect();
     }
-    const okAt = await poll('200 again', 15_000, async () => ((await requestWith(`${gateway.url}/api/data`, cookie, 'api')).status === 200 ? Date.now() : undefined));
+    let last = '';
+    const okAt = await poll('200 again', 15_000, async () => {
+      const answer = await requestWith(`${gateway.url}/api/data`, cookie, 'api');
+      last = `${answer.status} ${answer.text.slice(0, 200)}`;
+      return answer.status === 200 ? Date.now() : undefined;
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}; killed at ${new Date(killedAt).toISOString()}, cluster ok at ${new Date(promotedAt).toISOString()}; the last answer: ${last}\n--- the gateway's log ---\n${gateway.output().slice(-(Number(process.env.LOG_TAIL) || 6000))}`);
+    });
     running = false;
     await load;
     assert.ok((statuses.get(503) ?? 0) > 0, 'the session was on the killed master: some requests saw the outage');

@@ -1,5 +1,5 @@
 /**
- * A three-node Redis Cluster (masters only) on free loopback ports, in temporary directories.
+ * A Redis Cluster (masters, and replicas when asked) on free loopback ports, in temporary directories.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -57,18 +57,31 @@ export async function startRedisCluster(size = 3, replicas = 0): Promise<RedisCl
       dirs.push(dir);
       const port = await clusterPort(taken);
       servers.push(
-        await startRedisServer({ port, dir, args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'] }),
+        await startRedisServer({ port, dir, args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--repl-diskless-sync-delay', '0'] }),
       );
     }
     const addresses = servers.map((server) => `127.0.0.1:${server.port}`);
     const created = await redisCli(['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes']);
     if (created.code !== 0) throw new Error(`redis-cli --cluster create failed: ${created.output}`);
     const deadline = Date.now() + 20_000;
+    // Ready means: every node says the cluster is ok and, with replicas, every replica has synced
+    // with its master and every node lists it beside that master. A replica that never synced is
+    // not a failover target, and a failover test against it would test nothing.
+    const ready = async (port: number): Promise<string | true> => {
+      const info = await redisCli(['-p', String(port), 'cluster', 'info']);
+      if (!info.output.includes('cluster_state:ok')) return info.output;
+      if (replicas === 0) return true;
+      const replication = await redisCli(['-p', String(port), 'info', 'replication']);
+      if (replication.output.includes('role:slave') && !replication.output.includes('master_link_status:up')) return replication.output;
+      const shards = await redisCli(['-p', String(port), 'cluster', 'shards']);
+      const served = (shards.output.match(/^online$/gm) ?? []).length;
+      return served === size * (1 + replicas) ? true : `${served} of ${size * (1 + replicas)} nodes online in CLUSTER SHARDS:\n${shards.output}`;
+    };
     for (const server of servers) {
       for (;;) {
-        const info = await redisCli(['-p', String(server.port), 'cluster', 'info']);
-        if (info.output.includes('cluster_state:ok')) break;
-        if (Date.now() > deadline) throw new Error(`cluster did not become ok: ${info.output}`);
+        const state = await ready(server.port);
+        if (state === true) break;
+        if (Date.now() > deadline) throw new Error(`cluster not ready on ${server.port}: ${state}`);
         await sleep(100);
       }
     }
