@@ -1,41 +1,28 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { startDevStack } from '../helpers/dev-stack.js';
-import { launchChromium, skipBrowser as skip } from './chromium.js';
+import { describe, test } from 'node:test';
+import { signInOnIdpForm, skipBrowser as skip, useDemoInBrowser } from './chromium.js';
 
 if (skip) console.log(`# skipping browser tests: ${skip}`);
 
 describe('the npm start demo in a real browser', { skip }, () => {
-  let stack: Awaited<ReturnType<typeof startDevStack>>;
-  let browser: Browser;
-  before(async () => {
-    stack = await startDevStack();
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  const demo = useDemoInBrowser();
 
   test('tessera dev prints the URL, the demo route rules and the demo users', () => {
-    assert.match(stack.output(), new RegExp(`Open\\s+${stack.url}`));
-    assert.match(stack.output(), /Route rules\s+\/ \(exact\) optional sign-in · \/static public · \/admin role admin \+ acr mfa · anything else needs a session/);
-    assert.match(stack.output(), /the demo's defaults; TESSERA_ROUTES replaces them/);
-    assert.match(stack.output(), /alice \/ alice/);
-    assert.match(stack.output(), /bob \/ bob/);
+    assert.match(demo.stack.output(), new RegExp(`Open\\s+${demo.stack.url}`));
+    assert.match(demo.stack.output(), /Route rules\s+\/ \(exact\) optional sign-in · \/static public · \/admin role admin \+ acr mfa · anything else needs a session/);
+    assert.match(demo.stack.output(), /the demo's defaults; TESSERA_ROUTES replaces them/);
+    assert.match(demo.stack.output(), /alice \/ alice/);
+    assert.match(demo.stack.output(), /bob \/ bob/);
   });
 
   test('the landing page, sign in on the form, see the demo page, see the API 401, sign out, the signed-out page', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${stack.url}/`);
-    assert.equal(page.url(), `${stack.url}/`, 'the landing page is public');
+    const page = await demo.browser.newPage();
+    await page.goto(`${demo.stack.url}/`);
+    assert.equal(page.url(), `${demo.stack.url}/`, 'the landing page is public');
     assert.equal(await page.textContent('#who'), 'You are not signed in.');
-    await Promise.all([page.waitForURL((u) => u.href.startsWith(stack.idpUrl)), page.click('#sign-in')]);
-    await page.fill('input[name="username"]', 'alice');
-    await page.fill('input[name="password"]', 'alice');
-    await Promise.all([page.waitForURL(`${stack.url}/app`), page.click('button[type="submit"], input[type="submit"]')]);
+    await Promise.all([page.waitForURL((u) => u.href.startsWith(demo.stack.idpUrl)), page.click('#sign-in')]);
+    await signInOnIdpForm(page, 'alice', `${demo.stack.url}/app`);
 
     assert.equal(await page.textContent('#user'), 'alice');
     assert.equal(await page.textContent('#roles'), 'admin,user');
@@ -50,24 +37,24 @@ describe('the npm start demo in a real browser', { skip }, () => {
     assert.match((await page.textContent('#api-result')) ?? '', /login_required/);
     if (process.env.TESSERA_SCREENSHOTS) await page.screenshot({ path: join(process.env.TESSERA_SCREENSHOTS, 'demo.png') });
 
-    const cookies = await page.context().cookies(stack.url);
+    const cookies = await page.context().cookies(demo.stack.url);
     const session = cookies.find((c) => c.name === 'tessera');
     assert.ok(session?.httpOnly, 'the session cookie is HttpOnly');
     assert.equal(session?.sameSite, 'Lax');
 
     // Signed in, the public landing page (the optional rule) knows who it is.
-    await page.goto(`${stack.url}/`);
+    await page.goto(`${demo.stack.url}/`);
     assert.equal(await page.textContent('#user'), 'alice');
 
-    await page.goto(`${stack.url}/app`);
-    await Promise.all([page.waitForURL(`${stack.url}/auth/signed-out?idp=ended`), page.click('#sign-out')]);
+    await page.goto(`${demo.stack.url}/app`);
+    await Promise.all([page.waitForURL(`${demo.stack.url}/auth/signed-out?idp=ended`), page.click('#sign-out')]);
     assert.equal(await page.textContent('h1'), 'You are signed out');
-    await page.goto(`${stack.url}/`);
+    await page.goto(`${demo.stack.url}/`);
     assert.equal(await page.textContent('#who'), 'You are not signed in.', 'signed out, on the landing page');
-    const after = await page.context().cookies(stack.url);
+    const after = await page.context().cookies(demo.stack.url);
     assert.equal(after.find((c) => c.name === 'tessera'), undefined, 'the session cookie is gone');
-    await page.goto(`${stack.url}/app`);
-    assert.ok(page.url().startsWith(stack.idpUrl), `the signed-in page asks for a login again, at ${page.url()}`);
+    await page.goto(`${demo.stack.url}/app`);
+    assert.ok(page.url().startsWith(demo.stack.idpUrl), `the signed-in page asks for a login again, at ${page.url()}`);
     assert.ok(await page.isVisible('input[name="username"]'), 'the login form is shown again');
     await page.close();
   });

@@ -3,31 +3,18 @@
  * while signed in and stops, closed by the gateway, when the user signs out in another tab.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { startDevStack } from '../helpers/dev-stack.js';
-import { launchChromium, skipBrowser as skip } from './chromium.js';
+import { describe, test } from 'node:test';
+import { signInOnIdpForm, skipBrowser as skip, useDemoInBrowser } from './chromium.js';
 
 describe('the demo live clock in a real browser', { skip }, () => {
-  let stack: Awaited<ReturnType<typeof startDevStack>>;
-  let browser: Browser;
-  before(async () => {
-    stack = await startDevStack();
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  const demo = useDemoInBrowser();
 
   test('the clock ticks over a WebSocket and stops when the user signs out in another tab', async () => {
-    const context = await browser.newContext();
+    const context = await demo.browser.newContext();
     const page = await context.newPage();
-    await page.goto(`${stack.url}/app`);
-    await page.waitForURL((u) => u.href.startsWith(stack.idpUrl));
-    await page.fill('input[name="username"]', 'alice');
-    await page.fill('input[name="password"]', 'alice');
-    await Promise.all([page.waitForURL(`${stack.url}/app`), page.click('button[type="submit"], input[type="submit"]')]);
+    await page.goto(`${demo.stack.url}/app`);
+    await page.waitForURL((u) => u.href.startsWith(demo.stack.idpUrl));
+    await signInOnIdpForm(page, 'alice', `${demo.stack.url}/app`);
 
     await page.waitForFunction(() => document.getElementById('live-clock-state')?.textContent === 'live');
     await page.waitForFunction(() => /^\d\d:\d\d:\d\d$/.test(document.getElementById('live-clock')?.textContent ?? ''));
@@ -35,7 +22,7 @@ describe('the demo live clock in a real browser', { skip }, () => {
     await page.waitForFunction((seen) => document.getElementById('live-clock')?.textContent !== seen, first, { timeout: 3000 });
 
     const other = await context.newPage();
-    await other.goto(`${stack.url}/app`);
+    await other.goto(`${demo.stack.url}/app`);
     await Promise.all([other.waitForURL((u) => !u.pathname.startsWith('/app')), other.click('#sign-out')]);
 
     await page.waitForFunction(() => document.getElementById('live-clock-state')?.dataset.code === '1008', undefined, { timeout: 3000 });

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startStack, type Stack } from '../helpers/stack.js';
 import type { Logger } from '../../src/observability/log.js';
-import { launchChromium, skipBrowser as skip } from './chromium.js';
+import { launchChromium, signInOnIdpForm, skipBrowser as skip } from './chromium.js';
 
 /** Every log line the gateway writes, as objects. */
 function captureLogger(lines: Array<Record<string, unknown>> = [], bindings: Record<string, unknown> = {}): Logger & { lines: typeof lines } {
@@ -27,9 +27,7 @@ describe('the signed-out page and the error pages, in a real browser', { skip, t
 
   async function signIn(page: Page, username: string): Promise<void> {
     await Promise.all([page.waitForURL((u) => u.href.startsWith(stack.idp.url)), page.goto(`${stack.url}/auth/login?returnTo=%2Fhome`)]);
-    await page.fill('input[name="username"]', username);
-    await page.fill('input[name="password"]', username);
-    await Promise.all([page.waitForURL(`${stack.url}/home`), page.click('button[type="submit"]')]);
+    await signInOnIdpForm(page, username, `${stack.url}/home`);
   }
 
   async function signOut(page: Page): Promise<void> {

@@ -4,32 +4,22 @@
  * live WebSocket, the admin page with its step-up, sign out — against `tessera dev`.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { describe, test } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
 import { DEV_OTP_CODE } from '../../src/dev-idp/index.js';
-import { startDevStack } from '../helpers/dev-stack.js';
-import { launchChromium, skipBrowser as skip } from './chromium.js';
+import { signInOnIdpForm, skipBrowser as skip, useDemoInBrowser } from './chromium.js';
 
 const tourItems = ['tour-who', 'tour-public', 'tour-admin', 'tour-sessions', 'tour-live', 'tour-sign-out'];
 
 describe('the npm start tour in a real browser', { skip, timeout: 90_000 }, () => {
-  let stack: Awaited<ReturnType<typeof startDevStack>>;
-  let browser: Browser;
-  before(async () => {
-    stack = await startDevStack();
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  const demo = useDemoInBrowser();
 
   async function freshContext(): Promise<BrowserContext> {
-    const context = await browser.newContext();
+    const context = await demo.browser.newContext();
     context.setDefaultTimeout(15_000);
     return context;
   }
-  const sessionCookie = async (context: BrowserContext) => (await context.cookies(stack.url)).find((c) => c.name === 'tessera')?.value;
+  const sessionCookie = async (context: BrowserContext) => (await context.cookies(demo.stack.url)).find((c) => c.name === 'tessera')?.value;
   /** The tour's items as shown: id, the text of its link (or button, or name), and the line. */
   const tourOf = (page: Page) => page.$$eval('#tour li', (lis) => lis.map((li) => ({
     id: li.id,
@@ -41,9 +31,9 @@ describe('the npm start tour in a real browser', { skip, timeout: 90_000 }, () =
   test('signed out: the public landing page opens without a session and shows the short tour', async () => {
     const context = await freshContext();
     const page = await context.newPage();
-    const response = await page.goto(`${stack.url}/`);
+    const response = await page.goto(`${demo.stack.url}/`);
     assert.equal(response?.status(), 200);
-    assert.equal(page.url(), `${stack.url}/`, 'no redirect to the IdP');
+    assert.equal(page.url(), `${demo.stack.url}/`, 'no redirect to the IdP');
     assert.equal(await page.textContent('#tour h2'), 'Tour');
     const tour = await tourOf(page);
     assert.deepEqual(tour.map((i) => i.id), tourItems);
@@ -57,11 +47,9 @@ describe('the npm start tour in a real browser', { skip, timeout: 90_000 }, () =
   test('signed in: every tour item, from who you are to sign out', async (t) => {
     const context = await freshContext();
     const page = await context.newPage();
-    await page.goto(`${stack.url}/`);
-    await Promise.all([page.waitForURL((u) => u.href.startsWith(stack.idpUrl)), page.click('#sign-in')]);
-    await page.fill('input[name="username"]', 'alice');
-    await page.fill('input[name="password"]', 'alice');
-    await Promise.all([page.waitForURL(`${stack.url}/app`), page.click('button[type="submit"]')]);
+    await page.goto(`${demo.stack.url}/`);
+    await Promise.all([page.waitForURL((u) => u.href.startsWith(demo.stack.idpUrl)), page.click('#sign-in')]);
+    await signInOnIdpForm(page, 'alice', `${demo.stack.url}/app`);
 
     // The tour is at the top: the first section after the page's heading, and complete.
     assert.equal(await page.$eval('main > h1 + section', (s) => s.id), 'tour');
@@ -78,7 +66,7 @@ describe('the npm start tour in a real browser', { skip, timeout: 90_000 }, () =
 
     // Who you are.
     await page.click('#tour-who a');
-    assert.equal(page.url(), `${stack.url}/app#who-you-are`);
+    assert.equal(page.url(), `${demo.stack.url}/app#who-you-are`);
     assert.equal(await page.textContent('#who-you-are h2'), 'Who you are');
     assert.equal(await page.textContent('#user'), 'alice');
     assert.equal(await page.textContent('#roles'), 'admin,user');
@@ -99,18 +87,18 @@ describe('the npm start tour in a real browser', { skip, timeout: 90_000 }, () =
 
     // The public page knows who is signed in.
     await page.click('#tour-public a');
-    assert.equal(page.url(), `${stack.url}/`);
+    assert.equal(page.url(), `${demo.stack.url}/`);
     assert.equal(await page.textContent('#user'), 'alice');
     assert.deepEqual((await tourOf(page)).map((i) => i.id), tourItems, 'the short tour is there too');
 
     // The admin page: the password-only session is stepped up with the one-time code.
     const beforeStepUp = await sessionCookie(context);
-    await page.goto(`${stack.url}/app`);
-    await Promise.all([page.waitForURL((u) => u.href.startsWith(stack.idpUrl)), page.click('#tour-admin a')]);
+    await page.goto(`${demo.stack.url}/app`);
+    await Promise.all([page.waitForURL((u) => u.href.startsWith(demo.stack.idpUrl)), page.click('#tour-admin a')]);
     await page.waitForSelector('input[name="otp"]');
     assert.equal(await page.isVisible('input[name="password"]'), false, 'only the code is asked for');
     await page.fill('input[name="otp"]', DEV_OTP_CODE);
-    await Promise.all([page.waitForURL(`${stack.url}/admin`), page.click('button[type="submit"]')]);
+    await Promise.all([page.waitForURL(`${demo.stack.url}/admin`), page.click('button[type="submit"]')]);
     assert.equal(await page.textContent('h1'), 'Admin');
     assert.equal(await page.textContent('#acr'), 'mfa');
     const session = await sessionCookie(context);
@@ -118,23 +106,23 @@ describe('the npm start tour in a real browser', { skip, timeout: 90_000 }, () =
 
     // Sign out, from the tour's button, while another tab holds the live WebSocket.
     const watcher = await context.newPage();
-    await watcher.goto(`${stack.url}/app`);
+    await watcher.goto(`${demo.stack.url}/app`);
     await watcher.waitForFunction(() => document.getElementById('live-clock-state')?.textContent === 'live');
-    await page.goto(`${stack.url}/app`);
+    await page.goto(`${demo.stack.url}/app`);
     await Promise.all([
-      page.waitForURL((u) => u.href.startsWith(stack.url) && u.pathname !== '/app'),
+      page.waitForURL((u) => u.href.startsWith(demo.stack.url) && u.pathname !== '/app'),
       page.click('#tour-sign-out-button'),
     ]);
     assert.equal(await sessionCookie(context), undefined, 'the session cookie is gone');
-    const old = await fetch(`${stack.url}/auth/session`, { headers: { cookie: `tessera=${session}`, accept: 'application/json' } });
+    const old = await fetch(`${demo.stack.url}/auth/session`, { headers: { cookie: `tessera=${session}`, accept: 'application/json' } });
     assert.equal(old.status, 401, 'the session is ended in the store, not only in this browser');
     await watcher.waitForFunction(() => document.getElementById('live-clock-state')?.dataset.code === '1008', undefined, { timeout: 5000 });
     assert.equal(await watcher.textContent('#live-clock-state'), 'stopped: session ended');
     // Signed out: the public page still opens; the signed-in page asks for a login.
-    assert.equal((await page.goto(`${stack.url}/`))?.status(), 200);
-    assert.equal(page.url(), `${stack.url}/`);
-    await page.goto(`${stack.url}/app`);
-    assert.ok(page.url().startsWith(stack.idpUrl), `the signed-in page asks for a login again, at ${page.url()}`);
+    assert.equal((await page.goto(`${demo.stack.url}/`))?.status(), 200);
+    assert.equal(page.url(), `${demo.stack.url}/`);
+    await page.goto(`${demo.stack.url}/app`);
+    assert.ok(page.url().startsWith(demo.stack.idpUrl), `the signed-in page asks for a login again, at ${page.url()}`);
     await context.close();
   });
 });

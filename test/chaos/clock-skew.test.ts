@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
-import { DEFAULT_AUDIENCE, startDevIdp, type DevIdp } from '../../src/dev-idp/index.js';
-import { generateKeyEntry } from '../../src/keys/index.js';
+import { DEFAULT_AUDIENCE } from '../../src/dev-idp/index.js';
 import { createAccessTokenVerifier, createIdTokenVerifier, createKeySource, DEFAULT_CLOCK_TOLERANCE } from '../../src/tokens/index.js';
 import { Browser } from '../helpers/browser.js';
 import { shiftClock } from '../helpers/clock.js';
-import { startEchoUpstream } from '../helpers/stack.js';
-import { requestWith, startGatewayProcess, type GatewayProcess } from '../instances/support.js';
+import { gatewayEnvFor, requestWith, startGatewayProcess, startGatewayWorld, type GatewayProcess, type GatewayWorld } from '../instances/support.js';
 import { idpSigner } from '../security/support.js';
 
 const preload = pathToFileURL(new URL('../helpers/skewed-clock.mjs', import.meta.url).pathname).href;
@@ -20,25 +15,12 @@ const ACCESS_TOKEN_TTL = 120;
 
 /** Scenario 10: the gateway's clock and the IdP's disagree. */
 describe('chaos: clock skew between the gateway and the IdP', { timeout: 120_000 }, () => {
-  let dataDir: string;
-  let idp: DevIdp;
-  let upstream: Awaited<ReturnType<typeof startEchoUpstream>>;
+  let world: GatewayWorld;
   const gateways = new Map<number, GatewayProcess>();
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'tessera-chaos-clock-'));
-    idp = await startDevIdp({ port: 0, dataDir, quiet: true, accessTokenTtl: ACCESS_TOKEN_TTL });
-    upstream = await startEchoUpstream();
-    const env = {
-      TESSERA_ISSUER: idp.issuer,
-      TESSERA_DISCOVERY_URL: idp.discoveryUrl,
-      TESSERA_CLIENT_ID: 'tessera-dev',
-      TESSERA_CLIENT_SECRET: 'tessera-dev-secret',
-      TESSERA_KEYS: generateKeyEntry(),
-      TESSERA_STORE: 'memory:',
-      TESSERA_UPSTREAM: upstream.url,
-      TESSERA_DATA_DIR: dataDir,
-    };
+    world = await startGatewayWorld('tessera-chaos-clock-', { accessTokenTtl: ACCESS_TOKEN_TTL });
+    const env = gatewayEnvFor(world, 'memory:');
     // Gateway processes whose wall clock is off from the IdP's (which is this process's).
     const skews = [30, -30, ACCESS_TOKEN_TTL + 60];
     const started = await Promise.all(skews.map((skew) => startGatewayProcess({
@@ -51,9 +33,7 @@ describe('chaos: clock skew between the gateway and the IdP', { timeout: 120_000
 
   after(async () => {
     await Promise.all([...gateways.values()].map((g) => g.stop()));
-    await upstream?.close();
-    await idp?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await world?.close();
   });
 
   for (const skew of [30, -30]) {
@@ -85,6 +65,7 @@ describe('chaos: clock skew between the gateway and the IdP', { timeout: 120_000
   });
 
   test('the verifiers at the edge of the 30 s tolerance: 29 s either way accepted, beyond it refused', async () => {
+    const { idp, dataDir } = world;
     assert.equal(DEFAULT_CLOCK_TOLERANCE, 30);
     const sign = await idpSigner(dataDir);
     const jwksUri = `${idp.url}/cis/oidc/jwks`;

@@ -6,9 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startDevIdp, type DevIdp } from '../../src/dev-idp/index.js';
-import { generateKeyEntry } from '../../src/keys/index.js';
 import { Browser } from '../helpers/browser.js';
-import { startGatewayProcess, type GatewayProcess } from '../instances/support.js';
+import { gatewayEnvFor, startGatewayProcess, type GatewayProcess } from '../instances/support.js';
 
 /** An upstream whose `/slow` answers after 1.5 s and whose `/hang` never answers; records arrivals. */
 async function startSlowUpstream(): Promise<{ url: string; arrived: string[]; close(): Promise<void> }> {
@@ -93,17 +92,7 @@ describe('chaos: graceful shutdown', { timeout: 90_000 }, () => {
   });
 
   async function signedInGateway(extra: Record<string, string> = {}): Promise<{ gateway: GatewayProcess; cookie: string; port: number }> {
-    const gateway = await startGatewayProcess({
-      TESSERA_ISSUER: idp.issuer,
-      TESSERA_DISCOVERY_URL: idp.discoveryUrl,
-      TESSERA_CLIENT_ID: 'tessera-dev',
-      TESSERA_CLIENT_SECRET: 'tessera-dev-secret',
-      TESSERA_KEYS: generateKeyEntry(),
-      TESSERA_STORE: 'memory:',
-      TESSERA_UPSTREAM: upstream.url,
-      TESSERA_DATA_DIR: dataDir,
-      ...extra,
-    });
+    const gateway = await startGatewayProcess(gatewayEnvFor({ idp, upstream, dataDir }, 'memory:', extra));
     started.push(gateway);
     const browser = new Browser();
     assert.equal((await browser.signIn(`${gateway.url}/auth/login?returnTo=%2Fok`, { username: 'alice', password: 'alice' })).status, 200);

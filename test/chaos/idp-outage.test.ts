@@ -5,10 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startDevIdp, type DevIdp } from '../../src/dev-idp/index.js';
-import { generateKeyEntry } from '../../src/keys/index.js';
 import { Browser } from '../helpers/browser.js';
 import { startEchoUpstream } from '../helpers/stack.js';
-import { poll, requestWith, startGatewayProcess, type GatewayProcess } from '../instances/support.js';
+import { gatewayEnvFor, poll, requestWith, startGatewayProcess, type GatewayProcess } from '../instances/support.js';
 
 const idpMessage = 'The identity provider is not answering right now. Please try again in a moment.';
 
@@ -49,18 +48,7 @@ describe('chaos: the identity provider down or slow', { timeout: 90_000 }, () =>
     idpPort = idp.port;
     upstream = await startEchoUpstream();
     hole = await startBlackHole();
-    env = {
-      TESSERA_ISSUER: idp.issuer,
-      TESSERA_DISCOVERY_URL: idp.discoveryUrl,
-      TESSERA_CLIENT_ID: 'tessera-dev',
-      TESSERA_CLIENT_SECRET: 'tessera-dev-secret',
-      TESSERA_KEYS: generateKeyEntry(),
-      TESSERA_STORE: 'memory:',
-      TESSERA_UPSTREAM: upstream.url,
-      TESSERA_DATA_DIR: dataDir,
-      TESSERA_IDP_TIMEOUT: '2s',
-      TESSERA_LOG_LEVEL: 'info',
-    };
+    env = gatewayEnvFor({ idp, upstream, dataDir }, 'memory:', { TESSERA_IDP_TIMEOUT: '2s', TESSERA_LOG_LEVEL: 'info' });
     [gateway, slowGateway] = await Promise.all([
       startGatewayProcess(env),
       startGatewayProcess({ ...env, TESSERA_DISCOVERY_URL: `${hole.url}/.well-known/openid-configuration`, TESSERA_IDP_TIMEOUT: '1s' }),

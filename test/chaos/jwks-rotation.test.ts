@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeProtectedHeader } from 'jose';
-import { startDevIdp, type DevIdp } from '../../src/dev-idp/index.js';
-import { generateKeyEntry } from '../../src/keys/index.js';
 import { Browser } from '../helpers/browser.js';
 import { freePort } from '../helpers/ports.js';
-import { startEchoUpstream } from '../helpers/stack.js';
-import { requestWith, startGatewayProcess, type GatewayProcess } from '../instances/support.js';
+import { gatewayEnvFor, requestWith, startGatewayProcess, startGatewayWorld, type GatewayProcess, type GatewayWorld } from '../instances/support.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -17,38 +13,24 @@ interface Echo { headers: Record<string, string | undefined> }
 
 /** Scenario 8: the IdP rotates its signing key while logins run. */
 describe('chaos: JWKS rotation under load', { timeout: 120_000 }, () => {
-  let dataDir: string;
-  let idp: DevIdp;
-  let upstream: Awaited<ReturnType<typeof startEchoUpstream>>;
+  let world: GatewayWorld;
   let gateway: GatewayProcess;
   let metricsUrl: string;
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'tessera-chaos-jwks-'));
-    idp = await startDevIdp({ port: 0, dataDir, quiet: true });
-    upstream = await startEchoUpstream();
+    world = await startGatewayWorld('tessera-chaos-jwks-');
     const metricsPort = await freePort();
     metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-    gateway = await startGatewayProcess({
-      TESSERA_ISSUER: idp.issuer,
-      TESSERA_DISCOVERY_URL: idp.discoveryUrl,
-      TESSERA_CLIENT_ID: 'tessera-dev',
-      TESSERA_CLIENT_SECRET: 'tessera-dev-secret',
-      TESSERA_KEYS: generateKeyEntry(),
-      TESSERA_STORE: 'memory:',
-      TESSERA_UPSTREAM: upstream.url,
-      TESSERA_DATA_DIR: dataDir,
+    gateway = await startGatewayProcess(gatewayEnvFor(world, 'memory:', {
       // The upstream sees each session's access token, so the test can tell which key signed it.
       TESSERA_TOKEN_RELAY: 'true',
       TESSERA_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
-    });
+    }));
   });
 
   after(async () => {
     await gateway?.stop();
-    await upstream?.close();
-    await idp?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await world?.close();
   });
 
   /** JWKS requests the gateway made, from its own metrics. */
@@ -81,6 +63,7 @@ describe('chaos: JWKS rotation under load', { timeout: 120_000 }, () => {
   }
 
   test('logins keep succeeding across a rotation (one JWKS refetch); sessions made before it keep working', async (t) => {
+    const { idp, dataDir } = world;
     const [oldKid] = idp.signingKids();
     assert.ok(oldKid);
     const before = [await login('alice'), await login('bob')];

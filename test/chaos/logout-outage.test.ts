@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startDevIdp, type DevIdp } from '../../src/dev-idp/index.js';
-import { generateKeyEntry } from '../../src/keys/index.js';
 import { Browser } from '../helpers/browser.js';
 import { redisServerAvailable, skipOrFail, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { startEchoUpstream } from '../helpers/stack.js';
-import { poll, requestWith, startGatewayProcess, type GatewayProcess } from '../instances/support.js';
+import { gatewayEnvFor, poll, requestWith, startGatewayProcess, startGatewayWorld, type GatewayProcess, type GatewayWorld } from '../instances/support.js';
 
 const skip = redisServerAvailable() ? false : skipOrFail('redis-server is not on PATH').skip;
 
@@ -17,38 +11,22 @@ const skip = redisServerAvailable() ? false : skipOrFail('redis-server is not on
  * share a private Redis (append-only, fsync always) that the test kills and restarts.
  */
 describe('chaos: a logout during a Redis outage', { skip, timeout: 90_000 }, () => {
-  let dataDir: string;
+  let world: GatewayWorld;
   let redis: RedisServer;
-  let idp: DevIdp;
-  let upstream: Awaited<ReturnType<typeof startEchoUpstream>>;
   let a: GatewayProcess;
   let b: GatewayProcess;
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'tessera-chaos-logout-'));
-    redis = await startRedisServer({ dir: dataDir, args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
-    idp = await startDevIdp({ port: 0, dataDir, quiet: true });
-    upstream = await startEchoUpstream();
-    const env = {
-      TESSERA_ISSUER: idp.issuer,
-      TESSERA_DISCOVERY_URL: idp.discoveryUrl,
-      TESSERA_CLIENT_ID: 'tessera-dev',
-      TESSERA_CLIENT_SECRET: 'tessera-dev-secret',
-      TESSERA_KEYS: generateKeyEntry(),
-      TESSERA_STORE: redis.url,
-      TESSERA_UPSTREAM: upstream.url,
-      TESSERA_DATA_DIR: dataDir,
-      TESSERA_LOG_LEVEL: 'info',
-    };
+    world = await startGatewayWorld('tessera-chaos-logout-');
+    redis = await startRedisServer({ dir: world.dataDir, args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+    const env = gatewayEnvFor(world, redis.url, { TESSERA_LOG_LEVEL: 'info' });
     [a, b] = await Promise.all([startGatewayProcess(env), startGatewayProcess(env)]);
   });
 
   after(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
-    await upstream?.close();
-    await idp?.close();
     await redis?.stop('SIGKILL').catch(() => undefined);
-    rmSync(dataDir, { recursive: true, force: true });
+    await world?.close();
   });
 
   test('the instance that took the logout refuses the cookie at once; within 10 s of Redis returning every instance answers 401', async (t) => {

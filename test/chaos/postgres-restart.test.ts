@@ -1,51 +1,29 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startDevIdp, type DevIdp } from '../../src/dev-idp/index.js';
-import { generateKeyEntry } from '../../src/keys/index.js';
 import { Browser } from '../helpers/browser.js';
 import { privatePostgresSkip, startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.js';
 import { skipOrFail } from '../helpers/redis-server.js';
-import { startEchoUpstream } from '../helpers/stack.js';
-import { poll, requestWith, startGatewayProcess, type GatewayProcess } from '../instances/support.js';
+import { gatewayEnvFor, poll, requestWith, startGatewayProcess, startGatewayWorld, type GatewayProcess, type GatewayWorld } from '../instances/support.js';
 
 const reason = privatePostgresSkip();
 const skip = reason === false ? false : skipOrFail(reason).skip;
 
 /** Scenario 6: a private PostgreSQL cluster restarted (as a crash: `immediate`) under load. */
 describe('chaos: PostgreSQL restart', { skip, timeout: 120_000 }, () => {
-  let dataDir: string;
   let pg: PrivatePostgres;
-  let idp: DevIdp;
-  let upstream: Awaited<ReturnType<typeof startEchoUpstream>>;
+  let world: GatewayWorld;
   let gateway: GatewayProcess;
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'tessera-chaos-pg-'));
     pg = await startPrivatePostgres();
-    idp = await startDevIdp({ port: 0, dataDir, quiet: true });
-    upstream = await startEchoUpstream();
-    gateway = await startGatewayProcess({
-      TESSERA_ISSUER: idp.issuer,
-      TESSERA_DISCOVERY_URL: idp.discoveryUrl,
-      TESSERA_CLIENT_ID: 'tessera-dev',
-      TESSERA_CLIENT_SECRET: 'tessera-dev-secret',
-      TESSERA_KEYS: generateKeyEntry(),
-      TESSERA_STORE: pg.url,
-      TESSERA_UPSTREAM: upstream.url,
-      TESSERA_DATA_DIR: dataDir,
-      TESSERA_SESSION_CACHE_TTL: '200ms',
-    });
+    world = await startGatewayWorld('tessera-chaos-pg-');
+    gateway = await startGatewayProcess(gatewayEnvFor(world, pg.url, { TESSERA_SESSION_CACHE_TTL: '200ms' }));
   });
 
   after(async () => {
     await gateway?.stop();
-    await upstream?.close();
-    await idp?.close();
+    await world?.close();
     pg?.dispose();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   test('restarted under load: 503s (never 500), then 200 without restarting Tessera, sessions intact', async (t) => {

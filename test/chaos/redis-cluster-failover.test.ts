@@ -1,51 +1,30 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { startDevIdp, type DevIdp } from '../../src/dev-idp/index.js';
-import { generateKeyEntry } from '../../src/keys/index.js';
 import { Browser } from '../helpers/browser.js';
 import { redisClusterAvailable, startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import { skipOrFail } from '../helpers/redis-server.js';
-import { startEchoUpstream } from '../helpers/stack.js';
-import { poll, requestWith, startGatewayProcess, type GatewayProcess } from '../instances/support.js';
+import { gatewayEnvFor, poll, requestWith, startGatewayProcess, startGatewayWorld, type GatewayProcess, type GatewayWorld } from '../instances/support.js';
 
 const skip = redisClusterAvailable() ? false : skipOrFail('redis-server / redis-cli are not on PATH').skip;
 
 /** Scenario 5: three masters with a replica each; one master is SIGKILLed under load. */
 describe('chaos: Redis Cluster, one master killed', { skip, timeout: 120_000 }, () => {
-  let dataDir: string;
   let cluster: RedisCluster;
-  let idp: DevIdp;
-  let upstream: Awaited<ReturnType<typeof startEchoUpstream>>;
+  let world: GatewayWorld;
   let gateway: GatewayProcess;
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'tessera-chaos-cluster-'));
     cluster = await startRedisCluster(3, 1);
-    idp = await startDevIdp({ port: 0, dataDir, quiet: true });
-    upstream = await startEchoUpstream();
-    gateway = await startGatewayProcess({
-      TESSERA_ISSUER: idp.issuer,
-      TESSERA_DISCOVERY_URL: idp.discoveryUrl,
-      TESSERA_CLIENT_ID: 'tessera-dev',
-      TESSERA_CLIENT_SECRET: 'tessera-dev-secret',
-      TESSERA_KEYS: generateKeyEntry(),
-      TESSERA_STORE: `redis-cluster://${cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`,
-      TESSERA_UPSTREAM: upstream.url,
-      TESSERA_DATA_DIR: dataDir,
-      TESSERA_SESSION_CACHE_TTL: '200ms',
-    });
+    world = await startGatewayWorld('tessera-chaos-cluster-');
+    const store = `redis-cluster://${cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
+    gateway = await startGatewayProcess(gatewayEnvFor(world, store, { TESSERA_SESSION_CACHE_TTL: '200ms' }));
   });
 
   after(async () => {
     await gateway?.stop();
-    await upstream?.close();
-    await idp?.close();
+    await world?.close();
     await cluster?.dispose();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   test('the master holding a session killed: 503 (never 500), 200 again within 15 s of the promotion, the session kept', async (t) => {

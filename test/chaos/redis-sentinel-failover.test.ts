@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { startDevIdp, type DevIdp } from '../../src/dev-idp/index.js';
-import { generateKeyEntry } from '../../src/keys/index.js';
 import { Browser } from '../helpers/browser.js';
 import { freePort, pingRedis, redisServerAvailable, skipOrFail, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { startEchoUpstream } from '../helpers/stack.js';
-import { poll, requestWith, startGatewayProcess, type GatewayProcess } from '../instances/support.js';
+import { gatewayEnvFor, poll, requestWith, startGatewayProcess, startGatewayWorld, type GatewayProcess, type GatewayWorld } from '../instances/support.js';
 
 const skip = redisServerAvailable() ? false : skipOrFail('redis-server is not on PATH').skip;
 const name = 'chaos';
@@ -22,17 +18,16 @@ const name = 'chaos';
  * replication: what reached the replica survives, typically everything older than a few ms).
  */
 describe('chaos: Redis Sentinel failover', { skip, timeout: 120_000 }, () => {
-  let dataDir: string;
+  let world: GatewayWorld;
   let master: RedisServer;
   let replica: RedisServer;
   const sentinels: ChildProcess[] = [];
   const sentinelPorts: number[] = [];
-  let idp: DevIdp;
-  let upstream: Awaited<ReturnType<typeof startEchoUpstream>>;
   let gateway: GatewayProcess;
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'tessera-chaos-sentinel-'));
+    world = await startGatewayWorld('tessera-chaos-sentinel-');
+    const { dataDir } = world;
     master = await startRedisServer();
     replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
     for (let i = 0; i < 3; i++) {
@@ -52,30 +47,19 @@ describe('chaos: Redis Sentinel failover', { skip, timeout: 120_000 }, () => {
     await probe.connect();
     await poll('the replica in sync', 10_000, async () => (/master_link_status:up/.test(await probe.info('replication')) ? true : undefined));
     probe.disconnect();
-    idp = await startDevIdp({ port: 0, dataDir, quiet: true });
-    upstream = await startEchoUpstream();
-    gateway = await startGatewayProcess({
-      TESSERA_ISSUER: idp.issuer,
-      TESSERA_DISCOVERY_URL: idp.discoveryUrl,
-      TESSERA_CLIENT_ID: 'tessera-dev',
-      TESSERA_CLIENT_SECRET: 'tessera-dev-secret',
-      TESSERA_KEYS: generateKeyEntry(),
-      TESSERA_STORE: `redis-sentinel://${sentinelPorts.map((p) => `127.0.0.1:${p}`).join(',')}/${name}`,
-      TESSERA_UPSTREAM: upstream.url,
-      TESSERA_DATA_DIR: dataDir,
+    const store = `redis-sentinel://${sentinelPorts.map((p) => `127.0.0.1:${p}`).join(',')}/${name}`;
+    gateway = await startGatewayProcess(gatewayEnvFor(world, store, {
       TESSERA_SESSION_CACHE_TTL: '200ms', // the store is asked on (nearly) every request
-    });
+    }));
   });
 
   after(async () => {
     await gateway?.stop();
-    await upstream?.close();
-    await idp?.close();
     for (const s of sentinels) s.kill('SIGKILL');
     await master?.stop('SIGKILL').catch(() => undefined);
     await replica?.dispose().catch(() => undefined);
     await master?.dispose().catch(() => undefined);
-    rmSync(dataDir, { recursive: true, force: true });
+    await world?.close();
   });
 
   test('SIGKILL the master under load: 503 during the failover, never 500, 200 within 15 s of the promotion, sessions kept', async (t) => {

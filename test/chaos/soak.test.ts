@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
-import { startDevIdp, type DevIdp } from '../../src/dev-idp/index.js';
-import { generateKeyEntry } from '../../src/keys/index.js';
 import { Browser } from '../helpers/browser.js';
-import { startEchoUpstream } from '../helpers/stack.js';
-import { startGatewayProcess, type GatewayProcess } from '../instances/support.js';
+import { gatewayEnvFor, startGatewayProcess, startGatewayWorld, type GatewayProcess, type GatewayWorld } from '../instances/support.js';
 
 const total = Number(process.env.TESSERA_SOAK_REQUESTS ?? 30_000);
 
@@ -25,32 +20,17 @@ function rssKb(pid: number): number {
  * session cache, in-flight reads, per-client slots and pending revocations are all bounded.
  */
 describe('chaos: bounded soak', { skip: process.platform === 'linux' ? false : 'reads /proc', timeout: 120_000 }, () => {
-  let dataDir: string;
-  let idp: DevIdp;
-  let upstream: Awaited<ReturnType<typeof startEchoUpstream>>;
+  let world: GatewayWorld;
   let gateway: GatewayProcess;
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'tessera-chaos-soak-'));
-    idp = await startDevIdp({ port: 0, dataDir, quiet: true });
-    upstream = await startEchoUpstream();
-    gateway = await startGatewayProcess({
-      TESSERA_ISSUER: idp.issuer,
-      TESSERA_DISCOVERY_URL: idp.discoveryUrl,
-      TESSERA_CLIENT_ID: 'tessera-dev',
-      TESSERA_CLIENT_SECRET: 'tessera-dev-secret',
-      TESSERA_KEYS: generateKeyEntry(),
-      TESSERA_STORE: 'memory:',
-      TESSERA_UPSTREAM: upstream.url,
-      TESSERA_DATA_DIR: dataDir,
-    });
+    world = await startGatewayWorld('tessera-chaos-soak-');
+    gateway = await startGatewayProcess(gatewayEnvFor(world, 'memory:'));
   });
 
   after(async () => {
     await gateway?.stop();
-    await upstream?.close();
-    await idp?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await world?.close();
   });
 
   test(`${total} mixed requests keep RSS flat`, async (t) => {

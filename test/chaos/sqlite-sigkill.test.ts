@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startDevIdp, type DevIdp } from '../../src/dev-idp/index.js';
-import { generateKeyEntry } from '../../src/keys/index.js';
 import { Browser } from '../helpers/browser.js';
-import { startEchoUpstream } from '../helpers/stack.js';
-import { requestWith, startGatewayProcess, type GatewayProcess } from '../instances/support.js';
+import { gatewayEnvFor, requestWith, startGatewayProcess, startGatewayWorld, type GatewayProcess, type GatewayWorld } from '../instances/support.js';
 
 /**
  * Scenario 1: 20 logins complete under load (the client has seen each `Set-Cookie`), the gateway
@@ -16,33 +11,18 @@ import { requestWith, startGatewayProcess, type GatewayProcess } from '../instan
  * the callback answers, so a killed process loses nothing it acknowledged.
  */
 describe('chaos: SIGKILL with SQLite', { timeout: 90_000 }, () => {
-  let dataDir: string;
-  let idp: DevIdp;
-  let upstream: Awaited<ReturnType<typeof startEchoUpstream>>;
+  let world: GatewayWorld;
   let env: Record<string, string>;
   const gateways: GatewayProcess[] = [];
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'tessera-chaos-sqlite-'));
-    idp = await startDevIdp({ port: 0, dataDir, quiet: true });
-    upstream = await startEchoUpstream();
-    env = {
-      TESSERA_ISSUER: idp.issuer,
-      TESSERA_DISCOVERY_URL: idp.discoveryUrl,
-      TESSERA_CLIENT_ID: 'tessera-dev',
-      TESSERA_CLIENT_SECRET: 'tessera-dev-secret',
-      TESSERA_KEYS: generateKeyEntry(),
-      TESSERA_STORE: `sqlite:${join(dataDir, 'sessions.db')}`,
-      TESSERA_UPSTREAM: upstream.url,
-      TESSERA_DATA_DIR: dataDir,
-    };
+    world = await startGatewayWorld('tessera-chaos-sqlite-');
+    env = gatewayEnvFor(world, `sqlite:${join(world.dataDir, 'sessions.db')}`);
   });
 
   after(async () => {
     await Promise.all(gateways.map((g) => g.stop()));
-    await upstream?.close();
-    await idp?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await world?.close();
   });
 
   test('20 acknowledged logins under load all survive a SIGKILL', async (t) => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { startDevIdp, type DevIdp } from '../../src/dev-idp/index.js';
-import { launchChromium, skipBrowser as skip } from '../browser/chromium.js';
+import { launchChromium, signInOnIdpForm, skipBrowser as skip } from '../browser/chromium.js';
 import { startExample, type RunningExample } from './support.js';
 
 /** examples/spa in real Chromium: /auth/session, the 401 JSON, the step-up 401, sign-out. */
@@ -41,9 +41,7 @@ describe('examples/spa in a real browser', { skip, timeout: 120_000 }, () => {
     assert.ok(await page.isVisible('#next'), 'the 401 offers a sign-in');
 
     await Promise.all([page.waitForURL((u) => u.href.startsWith(idp.url)), page.click('#sign-in')]);
-    await page.fill('input[name="username"]', 'alice');
-    await page.fill('input[name="password"]', 'alice');
-    await Promise.all([page.waitForURL(`${app.url}/`), page.click('button[type="submit"]')]);
+    await signInOnIdpForm(page, 'alice', `${app.url}/`);
     await page.waitForFunction(() => document.getElementById('who')?.textContent?.startsWith('Signed in'));
     assert.equal(await page.textContent('#who'), 'Signed in as alice (acr pwd)');
     await page.click('#call-me');

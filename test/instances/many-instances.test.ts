@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { startDevIdp, type DevIdp } from '../../src/dev-idp/index.js';
-import { generateKeyEntry } from '../../src/keys/index.js';
 import { Browser } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
 import { skipOrFail, useRedis } from '../helpers/redis-server.js';
-import { startEchoUpstream } from '../helpers/stack.js';
-import { poll, requestWith, startGatewayProcess, startLoadBalancer, type GatewayProcess, type LoadBalancer } from './support.js';
+import { gatewayEnvFor, poll, requestWith, startGatewayProcess, startGatewayWorld, startLoadBalancer, type GatewayProcess, type GatewayWorld, type LoadBalancer } from './support.js';
 
 const redis = await useRedis();
 const skip = 'skip' in redis ? skipOrFail(redis.skip).skip : false;
@@ -19,9 +13,7 @@ const prefix = `tessera-test-${randomBytes(6).toString('hex')}:`;
 const adminToken = randomBytes(24).toString('base64url');
 
 describe('two tessera serve processes sharing one Redis', { skip, timeout: 120_000 }, () => {
-  let dataDir: string;
-  let idp: DevIdp;
-  let upstream: Awaited<ReturnType<typeof startEchoUpstream>>;
+  let world: GatewayWorld;
   let storeUrl: string;
   let env: Record<string, string>;
   let a: GatewayProcess;
@@ -29,37 +21,26 @@ describe('two tessera serve processes sharing one Redis', { skip, timeout: 120_0
 
   before(async () => {
     if ('skip' in redis) return;
-    dataDir = mkdtempSync(join(tmpdir(), 'tessera-instances-'));
-    idp = await startDevIdp({ port: 0, dataDir, quiet: true });
-    upstream = await startEchoUpstream();
+    world = await startGatewayWorld('tessera-instances-');
     storeUrl = `${redis.url}?prefix=${prefix}`;
-    env = {
-      TESSERA_ISSUER: idp.issuer,
-      TESSERA_DISCOVERY_URL: idp.discoveryUrl,
-      TESSERA_CLIENT_ID: 'tessera-dev',
-      TESSERA_CLIENT_SECRET: 'tessera-dev-secret',
-      TESSERA_KEYS: generateKeyEntry(), // the same ring on both: either can open what the other sealed
-      TESSERA_STORE: storeUrl,
-      TESSERA_UPSTREAM: upstream.url,
+    // One env, so one key ring on every instance: either can open what the other sealed.
+    env = gatewayEnvFor(world, storeUrl, {
       TESSERA_ADMIN_TOKEN: adminToken,
-      TESSERA_DATA_DIR: dataDir,
       // Far longer than the test: a session that outlives its logout on the other instance can only
       // come from this cache, so only the Redis invalidation messages can make these tests pass.
       TESSERA_SESSION_CACHE_TTL: '10m',
-    };
+    });
     [a, b] = await Promise.all([startGatewayProcess(env), startGatewayProcess(env)]);
   });
 
   after(async () => {
     if ('skip' in redis) return;
     await Promise.all([a?.stop(), b?.stop()]);
-    await upstream?.close();
-    await idp?.close();
+    await world?.close();
     const client = new Redis(redis.url);
     for await (const keys of client.scanStream({ match: `${prefix}*` }) as AsyncIterable<string[]>) if (keys.length > 0) await client.del(...keys);
     client.disconnect();
     await redis.dispose();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   /** Signs in through `gateway`; returns the `Cookie` header of the new session. */

@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startDevIdp, type DevIdp } from '../../src/dev-idp/index.js';
-import { generateKeyEntry } from '../../src/keys/index.js';
 import { Browser } from '../helpers/browser.js';
 import { redisServerAvailable, skipOrFail, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { startEchoUpstream } from '../helpers/stack.js';
-import { poll, requestWith, startGatewayProcess, type Answer, type GatewayProcess } from './support.js';
+import { gatewayEnvFor, poll, requestWith, startGatewayProcess, startGatewayWorld, type Answer, type GatewayProcess, type GatewayWorld } from './support.js';
 
 const skip = redisServerAvailable() ? false : skipOrFail('redis-server is not on PATH').skip;
 const storeMessage = 'The session store is not answering right now. Please try again in a moment.';
@@ -19,37 +13,23 @@ const storeMessage = 'The session store is not answering right now. Please try a
  * must not lose sessions would.
  */
 describe('a gateway through a Redis outage', { skip, timeout: 120_000 }, () => {
-  let dataDir: string;
+  let world: GatewayWorld;
   let redis: RedisServer;
-  let idp: DevIdp;
-  let upstream: Awaited<ReturnType<typeof startEchoUpstream>>;
   let gateway: GatewayProcess;
   let cookie: string;
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'tessera-outage-'));
-    redis = await startRedisServer({ dir: dataDir, args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
-    idp = await startDevIdp({ port: 0, dataDir, quiet: true });
-    upstream = await startEchoUpstream();
-    gateway = await startGatewayProcess({
-      TESSERA_ISSUER: idp.issuer,
-      TESSERA_DISCOVERY_URL: idp.discoveryUrl,
-      TESSERA_CLIENT_ID: 'tessera-dev',
-      TESSERA_CLIENT_SECRET: 'tessera-dev-secret',
-      TESSERA_KEYS: generateKeyEntry(),
-      TESSERA_STORE: redis.url,
-      TESSERA_UPSTREAM: upstream.url,
-      TESSERA_DATA_DIR: dataDir,
+    world = await startGatewayWorld('tessera-outage-');
+    redis = await startRedisServer({ dir: world.dataDir, args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+    gateway = await startGatewayProcess(gatewayEnvFor(world, redis.url, {
       TESSERA_LOG_LEVEL: 'info', // "session store reconnected" is an info line
-    });
+    }));
   });
 
   after(async () => {
     await gateway?.stop();
-    await upstream?.close();
-    await idp?.close();
     await redis?.stop().catch(() => undefined);
-    rmSync(dataDir, { recursive: true, force: true });
+    await world?.close();
   });
 
   const page = (path: string) => requestWith(`${gateway.url}${path}`, cookie);

@@ -3,10 +3,16 @@
  * instances and outages: what matters there is the process, its store connection and its cache.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { startDevIdp, type DevIdp, type DevIdpOptions } from '../../src/dev-idp/index.js';
+import { generateKeyEntry } from '../../src/keys/index.js';
 import { freePort, sleep } from '../helpers/redis-server.js';
+import { startEchoUpstream } from '../helpers/stack.js';
 
 const entry = fileURLToPath(new URL('../helpers/cli-entry.ts', import.meta.url));
 
@@ -60,6 +66,68 @@ export async function startGatewayProcess(env: Record<string, string>, publicUrl
       throw new Error(`tessera serve did not answer /healthz within 30 s:\n${output}`);
     }
     await sleep(100);
+  }
+}
+
+/** What a gateway process runs against: the identity provider, the upstream and its data folder. */
+export interface GatewaySurroundings {
+  idp: Pick<DevIdp, 'issuer' | 'discoveryUrl'>;
+  upstream: { url: string };
+  dataDir: string;
+}
+
+/**
+ * The env for {@link startGatewayProcess} against the dev IdP (client `tessera-dev`), with a new
+ * key ring (`TESSERA_KEYS`) on every call, sessions in `store`, in front of `upstream`, with
+ * `dataDir` as TESSERA_DATA_DIR; `extra` adds settings or overrides these.
+ */
+export function gatewayEnvFor(around: GatewaySurroundings, store: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    TESSERA_ISSUER: around.idp.issuer,
+    TESSERA_DISCOVERY_URL: around.idp.discoveryUrl,
+    TESSERA_CLIENT_ID: 'tessera-dev',
+    TESSERA_CLIENT_SECRET: 'tessera-dev-secret',
+    TESSERA_KEYS: generateKeyEntry(),
+    TESSERA_STORE: store,
+    TESSERA_UPSTREAM: around.upstream.url,
+    TESSERA_DATA_DIR: around.dataDir,
+    ...extra,
+  };
+}
+
+export interface GatewayWorld extends GatewaySurroundings {
+  idp: DevIdp;
+  upstream: Awaited<ReturnType<typeof startEchoUpstream>>;
+  /** Closes the upstream, then the IdP, then removes the data folder. */
+  close(): Promise<void>;
+}
+
+/**
+ * A new data folder (`<tmpdir>/<prefix>XXXXXX`), the dev IdP keeping its state there (on a free
+ * port, quiet, plus `idpOptions`) and an echo upstream: what a test's gateway processes run against.
+ * When one of them fails to start, what did start is closed again before the error is thrown.
+ */
+export async function startGatewayWorld(prefix: string, idpOptions: DevIdpOptions = {}): Promise<GatewayWorld> {
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  let idp: DevIdp | undefined;
+  try {
+    idp = await startDevIdp({ port: 0, dataDir, quiet: true, ...idpOptions });
+    const upstream = await startEchoUpstream();
+    const started = idp;
+    return {
+      dataDir,
+      idp,
+      upstream,
+      async close() {
+        await upstream.close();
+        await started.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await idp?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
   }
 }
 
