@@ -29,7 +29,12 @@ export const commands: Command[] = [
       const store = shareInvalidations(openStore(config.store, { logger }), logger);
       const tessera = createTessera(config, { store, logger });
       answerPrimary({ metrics: () => tessera.metrics.registry.getMetricsAsJSON(), ready: () => tessera.ready() }, logger);
-      const gateway = await startGateway(tessera, { upstream: config.upstream, port: config.port, host: config.host, metrics: !isWorker() });
+      const gateway = await startGateway(tessera, { upstream: config.upstream, port: config.port, host: config.host, metrics: !isWorker() })
+        .catch(async (err: unknown) => {
+          await tessera.close();
+          leavePrimary(); // a worker that cannot listen exits, and the primary reports it
+          throw listenError(err, config);
+        });
       const worker = isWorker() ? { worker: Number(process.env.TESSERA_WORKER) } : {};
       logger.info({ ...worker, url: gateway.url, publicUrl: config.publicUrl, upstream: config.upstream, metricsUrl: gateway.metricsUrl }, 'gateway listening');
       return onShutdown(async () => {
@@ -137,6 +142,16 @@ export const commands: Command[] = [
 
 
 /** `tessera serve` with TESSERA_WORKERS > 1: this process forks the workers and waits. */
+/** A port in use or not allowed, said in the terms of the settings that chose it. */
+function listenError(err: unknown, config: TesseraConfig): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const where = `${config.host}:${config.port} (TESSERA_HOST, TESSERA_PORT)`;
+  if (code === 'EADDRINUSE') return new Error(`cannot listen on ${where}: the address is already in use`);
+  if (code === 'EACCES') return new Error(`cannot listen on ${where}: permission denied (ports below 1024 need privileges)`);
+  if (code === 'EADDRNOTAVAIL') return new Error(`cannot listen on ${where}: no such address on this machine`);
+  return err;
+}
+
 async function serveWithWorkers(config: TesseraConfig, count: number): Promise<number> {
   const logger = createLogger({ level: config.logLevel });
   // Generated before the fork, so every worker reads the same development key ring.

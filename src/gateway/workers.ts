@@ -82,7 +82,8 @@ export function shareInvalidations(store: SessionStore, logger: Logger): Session
 
 /** In a worker, once its gateway is closed: drop the channel to the primary, so the process can exit. */
 export function leavePrimary(): void {
-  if (cluster.isWorker) process.disconnect?.();
+  // Through the worker object, so that cluster does not take it as a lost primary and exit 0.
+  if (cluster.isWorker) cluster.worker?.disconnect();
 }
 
 /** In a worker: answer the primary's metrics and readiness questions. */
@@ -130,6 +131,7 @@ export async function runWorkers(options: WorkersOptions): Promise<Workers> {
   const { count, logger } = options;
   const slots: Worker[] = [];
   let closing = false;
+  let started = false;
   const restarts: number[] = [];
   let pending = 0;
   const waiting = new Map<number, { replies: unknown[]; expect: number; done: (replies: unknown[]) => void }>();
@@ -154,7 +156,8 @@ export async function runWorkers(options: WorkersOptions): Promise<Workers> {
       worker.once('listening', () => resolve());
       worker.once('exit', (code, signal) => {
         reject(new Error(`worker ${slot + 1} exited (${signal ?? code}) before it listened`));
-        if (closing || slots[slot] !== worker) return;
+        // A worker that cannot start the first time (a port in use, a bad store) is not restarted: the start fails.
+        if (closing || !started || slots[slot] !== worker) return;
         const now = Date.now();
         restarts.push(now);
         while (restarts.length > 0 && restarts[0]! < now - 60_000) restarts.shift();
@@ -212,6 +215,7 @@ export async function runWorkers(options: WorkersOptions): Promise<Workers> {
 
   try {
     await Promise.all(Array.from({ length: count }, (_, slot) => fork(slot)));
+    started = true;
   } catch (err) {
     await workers.close();
     throw err;

@@ -32,6 +32,17 @@ export interface GatewayProcess {
  * `http://localhost:<port>` unless `publicUrl` is given) and waits for `/healthz`.
  */
 export async function startGatewayProcess(env: Record<string, string>, publicUrl?: string): Promise<GatewayProcess> {
+  // Another process may take the free port before the gateway binds it: then again on a new one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startGatewayProcessOnce(env, publicUrl);
+    } catch (err) {
+      if (attempt === 3 || !/already in use|EADDRINUSE/.test(String(err))) throw err;
+    }
+  }
+}
+
+async function startGatewayProcessOnce(env: Record<string, string>, publicUrl: string | undefined): Promise<GatewayProcess> {
   const port = await freePort();
   const url = `http://localhost:${port}`;
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TESSERA_')));

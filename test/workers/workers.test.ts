@@ -34,7 +34,18 @@ interface Served {
   workerPids: number[];
 }
 
+/** Starts `tessera serve` with workers; another process may take a free port first: then again on new ports. */
 async function serve(env: Record<string, string>): Promise<Served> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await serveOnce(env);
+    } catch (err) {
+      if (attempt === 3 || !/already in use|EADDRINUSE/.test(String(err))) throw err;
+    }
+  }
+}
+
+async function serveOnce(env: Record<string, string>): Promise<Served> {
   const port = await freePort();
   const metricsPort = await freePort();
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TESSERA_')));
@@ -241,4 +252,23 @@ test('TESSERA_WORKERS is validated, and the memory store is refused with more th
   assert.match(memory.stderr + memory.stdout, /TESSERA_WORKERS: the memory store lives in one process/);
   const auto = await runCli(['check-config'], { ...env, TESSERA_WORKERS: 'auto', TESSERA_STORE: `sqlite:${join(dir, 'x.db')}` });
   assert.equal(auto.code, 0, auto.stderr);
+});
+
+test('a port in use: `tessera serve`, with one worker or two, exits 1 at once and names the address', async () => {
+  const { createServer } = await import('node:net');
+  const taken = createServer();
+  const port = await new Promise<number>((resolve) => taken.listen(0, '127.0.0.1', () => resolve((taken.address() as { port: number }).port)));
+  try {
+    for (const workers of ['1', '2']) {
+      // runCli gives up after 20 s: a start that hangs fails here.
+      const result = await runCli(['serve'], {
+        ...baseEnv(), TESSERA_WORKERS: workers, TESSERA_STORE: `sqlite:${join(dir, `in-use-${workers}.db`)}`, TESSERA_HOST: '127.0.0.1', TESSERA_PORT: String(port),
+      });
+      assert.equal(result.code, 1, `TESSERA_WORKERS=${workers}: ${result.stderr}`);
+      assert.match(result.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(TESSERA_HOST, TESSERA_PORT\\): the address is already in use`));
+      assert.doesNotMatch(result.stderr, /at .*node:net/, 'a message, not a stack');
+    }
+  } finally {
+    await new Promise((resolve) => taken.close(resolve));
+  }
 });
