@@ -141,7 +141,6 @@ export const commands: Command[] = [
 ];
 
 
-/** `tessera serve` with TESSERA_WORKERS > 1: this process forks the workers and waits. */
 /** A port in use or not allowed, said in the terms of the settings that chose it. */
 function listenError(err: unknown, config: TesseraConfig): unknown {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
@@ -152,6 +151,7 @@ function listenError(err: unknown, config: TesseraConfig): unknown {
   return err;
 }
 
+/** `tessera serve` with TESSERA_WORKERS > 1: this process forks the workers and waits. */
 async function serveWithWorkers(config: TesseraConfig, count: number): Promise<number> {
   const logger = createLogger({ level: config.logLevel });
   // Generated before the fork, so every worker reads the same development key ring.
