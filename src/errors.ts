@@ -28,6 +28,8 @@ export const errorCatalogue = {
   ERR_CONFIG_INVALID: { transient: false, description: 'the settings are invalid; the message has one line per problem, naming the key' },
   ERR_CONFIG_KEYS: { transient: false, description: 'TESSERA_KEYS is not a valid sealing key ring' },
   ERR_CONFIG_STORE: { transient: false, description: 'TESSERA_STORE is not a store URL Tessera understands' },
+  ERR_CONFIG_WORKER_START: { transient: false, description: 'a `tessera serve` worker exited before it listened (its own message says why)' },
+  ERR_CONFIG_LISTEN: { transient: false, description: 'the gateway\'s or the metrics listener\'s address cannot be listened on (in use, not allowed, not on this machine)' },
 
   // The session store.
   ERR_STORE_UNAVAILABLE: { status: 503, transient: true, description: 'the session store failed, timed out or is closed' },

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { describeConfig, loadConfig, type TesseraConfig } from '../config/index.js';
+import { TesseraError } from '../errors.js';
 import { developmentKeys, generateKeyEntry } from '../keys/index.js';
 import { startDevIdp } from '../dev-idp/index.js';
 import { startGateway } from '../gateway/server.js';
@@ -143,11 +144,14 @@ export const commands: Command[] = [
 
 /** A port in use or not allowed, said in the terms of the settings that chose it. */
 function listenError(err: unknown, config: TesseraConfig): unknown {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const where = `${config.host}:${config.port} (TESSERA_HOST, TESSERA_PORT)`;
-  if (code === 'EADDRINUSE') return new Error(`cannot listen on ${where}: the address is already in use`);
-  if (code === 'EACCES') return new Error(`cannot listen on ${where}: permission denied (ports below 1024 need privileges)`);
-  if (code === 'EADDRNOTAVAIL') return new Error(`cannot listen on ${where}: no such address on this machine`);
+  const { code, port } = (err ?? {}) as NodeJS.ErrnoException & { port?: number };
+  const metrics = config.metricsAddress !== undefined && port === config.metricsAddress.port && port !== config.port;
+  const where = metrics
+    ? `${config.metricsAddress!.host}:${port} (TESSERA_METRICS_ADDRESS)`
+    : `${config.host}:${config.port} (TESSERA_HOST, TESSERA_PORT)`;
+  if (code === 'EADDRINUSE') return new TesseraError('ERR_CONFIG_LISTEN', `cannot listen on ${where}: the address is already in use`, { cause: err });
+  if (code === 'EACCES') return new TesseraError('ERR_CONFIG_LISTEN', `cannot listen on ${where}: permission denied (ports below 1024 need privileges)`, { cause: err });
+  if (code === 'EADDRNOTAVAIL') return new TesseraError('ERR_CONFIG_LISTEN', `cannot listen on ${where}: no such address on this machine`, { cause: err });
   return err;
 }
 
@@ -157,7 +161,10 @@ async function serveWithWorkers(config: TesseraConfig, count: number): Promise<n
   // Generated before the fork, so every worker reads the same development key ring.
   if (config.keys === undefined) developmentKeys(config.dataDir);
   // Each worker drains within TESSERA_SHUTDOWN_TIMEOUT; past that and a little more, it is killed.
-  const workers = await runWorkers({ count, logger, metricsAddress: config.metricsAddress, shutdownTimeoutMs: config.shutdownTimeoutMs + 2000 });
+  const workers = await runWorkers({ count, logger, metricsAddress: config.metricsAddress, shutdownTimeoutMs: config.shutdownTimeoutMs + 2000 })
+    .catch((err: unknown) => {
+      throw listenError(err, config);
+    });
   logger.info({ workers: count, pids: workers.pids(), metricsUrl: workers.metricsUrl }, 'gateway workers listening');
   return onShutdown(() => workers.close());
 }

@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { createServer, type Server } from 'node:http';
 import { AggregatorRegistry } from 'prom-client';
+import { TesseraError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { SessionStore } from '../stores/types.js';
 import { InvalidationListeners } from '../stores/invalidation.js';
@@ -155,7 +156,7 @@ export async function runWorkers(options: WorkersOptions): Promise<Workers> {
       worker.on('message', onMessage(worker));
       worker.once('listening', () => resolve());
       worker.once('exit', (code, signal) => {
-        reject(new Error(`worker ${slot + 1} exited (${signal ?? code}) before it listened`));
+        reject(new TesseraError('ERR_CONFIG_WORKER_START', `worker ${slot + 1} exited (${signal ?? code}) before it listened`));
         // A worker that cannot start the first time (a port in use, a bad store) is not restarted: the start fails.
         if (closing || !started || slots[slot] !== worker) return;
         const now = Date.now();

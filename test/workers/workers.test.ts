@@ -254,7 +254,7 @@ test('TESSERA_WORKERS is validated, and the memory store is refused with more th
   assert.equal(auto.code, 0, auto.stderr);
 });
 
-test('a port in use: `tessera serve`, with one worker or two, exits 1 at once and names the address', async () => {
+test('a port in use (the gateway\'s or the metrics listener\'s): `tessera serve`, with one worker or two, exits 1 and names the setting', async () => {
   const { createServer } = await import('node:net');
   const taken = createServer();
   const port = await new Promise<number>((resolve) => taken.listen(0, '127.0.0.1', () => resolve((taken.address() as { port: number }).port)));
@@ -266,7 +266,14 @@ test('a port in use: `tessera serve`, with one worker or two, exits 1 at once an
       });
       assert.equal(result.code, 1, `TESSERA_WORKERS=${workers}: ${result.stderr}`);
       assert.match(result.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(TESSERA_HOST, TESSERA_PORT\\): the address is already in use`));
-      assert.doesNotMatch(result.stderr, /at .*node:net/, 'a message, not a stack');
+      assert.doesNotMatch(result.stderr, /^\s+at /m, 'a message, not a stack');
+      const metrics = await runCli(['serve'], {
+        ...baseEnv(), TESSERA_WORKERS: workers, TESSERA_STORE: `sqlite:${join(dir, `in-use-m${workers}.db`)}`, TESSERA_HOST: '127.0.0.1', TESSERA_PORT: String(await freePort()),
+        TESSERA_METRICS_ADDRESS: `127.0.0.1:${port}`,
+      });
+      assert.equal(metrics.code, 1, `TESSERA_WORKERS=${workers}, metrics: ${metrics.stderr}`);
+      assert.match(metrics.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(TESSERA_METRICS_ADDRESS\\): the address is already in use`));
+      assert.doesNotMatch(metrics.stderr, /^\s+at /m, 'a message, not a stack');
     }
   } finally {
     await new Promise((resolve) => taken.close(resolve));
