@@ -1,11 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { describeConfig, loadConfig, type TesseraConfig } from '../config/index.js';
-import { TesseraError } from '../errors.js';
 import { developmentKeys, generateKeyEntry } from '../keys/index.js';
 import { startDevIdp } from '../dev-idp/index.js';
 import { startGateway } from '../gateway/server.js';
 import { answerPrimary, isWorker, leavePrimary, runWorkers, shareInvalidations } from '../gateway/workers.js';
 import { createLogger } from '../observability/log.js';
+import { listenError } from './listen-error.js';
 import { createTessera } from '../tessera.js';
 import { describeStore, migrateStore, openStore, parseStoreSpec } from '../stores/index.js';
 import { sessionRefFor } from '../session/ids.js';
@@ -141,19 +141,6 @@ export const commands: Command[] = [
   },
 ];
 
-
-/** A port in use or not allowed, said in the terms of the settings that chose it. */
-function listenError(err: unknown, config: TesseraConfig): unknown {
-  const { code, port } = (err ?? {}) as NodeJS.ErrnoException & { port?: number };
-  const metrics = config.metricsAddress !== undefined && port === config.metricsAddress.port && port !== config.port;
-  const where = metrics
-    ? `${config.metricsAddress!.host}:${port} (TESSERA_METRICS_ADDRESS)`
-    : `${config.host}:${config.port} (TESSERA_HOST, TESSERA_PORT)`;
-  if (code === 'EADDRINUSE') return new TesseraError('ERR_CONFIG_LISTEN', `cannot listen on ${where}: the address is already in use`, { cause: err });
-  if (code === 'EACCES') return new TesseraError('ERR_CONFIG_LISTEN', `cannot listen on ${where}: permission denied (ports below 1024 need privileges)`, { cause: err });
-  if (code === 'EADDRNOTAVAIL') return new TesseraError('ERR_CONFIG_LISTEN', `cannot listen on ${where}: no such address on this machine`, { cause: err });
-  return err;
-}
 
 /** `tessera serve` with TESSERA_WORKERS > 1: this process forks the workers and waits. */
 async function serveWithWorkers(config: TesseraConfig, count: number): Promise<number> {

@@ -5,6 +5,7 @@ import type { SettingName } from '../config/schema.js';
 import { DEV_CLIENT_ID, DEV_CLIENT_SECRET, startDevIdp } from '../dev-idp/index.js';
 import { demoRouteRules, startDemoApp } from '../dev/demo-app.js';
 import { startGateway } from '../gateway/server.js';
+import { listenError } from './listen-error.js';
 import { createLogger } from '../observability/log.js';
 import { prettyDestination } from '../observability/pretty.js';
 import { createTessera } from '../tessera.js';
@@ -64,7 +65,12 @@ export async function runDev(values: Record<string, string | boolean | undefined
       ...devDefaults(idp.issuer, idp.discoveryUrl),
       ...(demo ? { TESSERA_UPSTREAM: demo.url, TESSERA_ROUTES: JSON.stringify(demoRouteRules) } : {}),
     });
-    gateway = await startGateway(createTessera(config, { logger }), { upstream: config.upstream!, port: config.port, host: config.host });
+    const tessera = createTessera(config, { logger });
+    const listening = config;
+    gateway = await startGateway(tessera, { upstream: config.upstream!, port: config.port, host: config.host }).catch(async (err: unknown) => {
+      await tessera.close();
+      throw listenError(err, listening);
+    });
   } catch (err) {
     await stop();
     throw err;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { startDemoApp } from '../../src/dev/demo-app.js';
@@ -60,6 +61,21 @@ describe('tessera dev (npm start)', () => {
       /TESSERA_ROUTES\[0\]\.auth: expected "required", "optional" or "none"/,
     );
   });
+});
+
+test('tessera dev on a gateway port in use stops with one line naming TESSERA_HOST and TESSERA_PORT', async () => {
+  const taken = createServer();
+  const port = await new Promise<number>((resolve) => taken.listen(0, '127.0.0.1', () => resolve((taken.address() as AddressInfo).port)));
+  try {
+    const failure = await startDevStack({ TESSERA_HOST: '127.0.0.1' }, { port }).then(
+      async (stack) => { await stack.close(); return 'started'; },
+      (err: Error) => err.message,
+    );
+    assert.match(failure, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(TESSERA_HOST, TESSERA_PORT\\): the address is already in use`));
+    assert.doesNotMatch(failure, /^\s+at /m, 'a message, not a stack');
+  } finally {
+    await new Promise((resolve) => taken.close(resolve));
+  }
 });
 
 describe('the demo app', () => {
