@@ -127,14 +127,13 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
         return void res.writeHead(413, { ...plain, connection: 'close' }).end('Request body too large.\n');
       }
       if (auth && expectsContinue) res.writeContinue();
-      // Session binding's ip-prefix signal reads the client the forwarding policy names (only when asked).
-      const clientAddress = () => forwarding.peer(req.socket.remoteAddress, forwardedFor).client;
-      const decision = await tessera.decide(nodeFacts(req, config.publicUrl, cookie, clientAddress), { canonical: 'forward' });
+      // The client the forwarding policy names: session binding's ip-prefix signal and the per-client cap.
+      const peer = forwarding.peer(req.socket.remoteAddress, forwardedFor);
+      const decision = await tessera.decide(nodeFacts(req, config.publicUrl, cookie, () => peer.client), { canonical: 'forward' });
       if (decision.kind === 'respond') return await writeResponse(res, decision.response);
       if (decision.kind === 'deny') return sendDenial(res, decision.denial);
       const session = decision.session;
       const proxy = decision.rule.upstream === undefined ? defaultProxy : proxies.get(decision.rule.upstream)!;
-      const peer = forwarding.peer(req.socket.remoteAddress, forwardedFor);
       if (!limit.acquire(peer.client)) {
         logger.warn({ client: peer.client, limit: limit.max }, 'per-client request limit reached');
         return void res.writeHead(429, { ...plain, 'retry-after': '1', connection: 'close' })

@@ -69,9 +69,11 @@ export function createUpgradeHandler(ctx: UpgradeContext): UpgradeHandler {
       return refuse(socket, 404, 'Not a WebSocket endpoint.');
     }
     const { cookie, forwardedFor } = ctx.readHeaders(req.rawHeaders);
+    // The same client as for a request: session binding's ip-prefix and the per-client cap.
+    const peer = ctx.forwarding.peer(req.socket.remoteAddress, forwardedFor);
     let decision;
     try {
-      decision = await tessera.decide(nodeFacts(req, config.publicUrl, cookie), { canonical: 'forward' });
+      decision = await tessera.decide(nodeFacts(req, config.publicUrl, cookie, () => peer.client), { canonical: 'forward' });
     } catch (err) {
       logger.error({ error: err instanceof Error ? err.stack : String(err) }, 'websocket handshake failed');
       return refuse(socket, 500, 'Internal error.');
@@ -85,7 +87,6 @@ export function createUpgradeHandler(ctx: UpgradeContext): UpgradeHandler {
     }
     if (socket.destroyed) return;
     const session = decision.session;
-    const peer = ctx.forwarding.peer(req.socket.remoteAddress, forwardedFor);
     if (!ctx.limit.acquire(peer.client)) {
       return refuse(socket, 429, `Too many requests in flight from this client (at most ${ctx.limit.max}). Try again in a moment.`, { 'retry-after': '1' });
     }

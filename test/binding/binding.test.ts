@@ -8,6 +8,7 @@ import { atCallback } from '../security/support.js';
 import { Browser } from '../helpers/browser.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { listSessions } from '../sessions/support.js';
+import { connectWs, startWsUpstream } from '../websocket/support.js';
 
 const owner = 'Mozilla/5.0 (Owner) Firefox/140.0';
 const thief = 'curl/8.9.1';
@@ -145,6 +146,25 @@ describe('session binding to the client\'s IP prefix (TESSERA_TRUSTED_PROXIES)',
     const cookie = await signIn(stack, owner, '2001:db8:1:2::10');
     assert.equal((await call(stack, cookie, owner, 'api', '2001:db8:1:2:ffff::1')).status, 200);
     assert.equal((await call(stack, cookie, owner, 'api', '2001:db8:1:3::10')).status, 401);
+  });
+
+  test('a WebSocket handshake is bound to the same client address as a request: the nearest untrusted hop', async () => {
+    const app = await startWsUpstream();
+    await stack.restart({ upstream: app.url });
+    try {
+      const cookie = await signIn(stack, owner, '203.0.113.5');
+      const port = Number(new URL(stack.url).port);
+      const handshake = (forwardedFor: string) => connectWs(port, '/ws', { cookie, origin: stack.url, 'x-forwarded-for': forwardedFor });
+      const same = await handshake('203.0.113.9');
+      assert.ok(same.open, `same /24: the socket opens (${same.open ? '' : `${same.status} ${same.body}`})`);
+      same.socket.close();
+      const other = await handshake('198.51.100.5');
+      assert.equal(other.open ? 101 : other.status, 401, 'another network: refused');
+      assert.equal((await call(stack, cookie, owner, 'api', '203.0.113.5')).status, 401, 'and the session ended');
+    } finally {
+      await stack.restart();
+      await app.close();
+    }
   });
 
   test('without trusted proxies the client\'s own X-Forwarded-For moves nothing: the socket peer is bound', async () => {
