@@ -84,6 +84,8 @@ export interface TesseraInternals {
   logger: Logger;
   metrics: TesseraMetrics;
   ends: SessionEnds;
+  /** Whether a page without a session goes to the login with `prompt=none` first (TESSERA_SILENT_SSO and TESSERA_SILENT_AUTH). */
+  silentSso: boolean;
 }
 
 const internals = new WeakMap<Tessera, TesseraInternals>();
@@ -120,10 +122,11 @@ export function createTessera(options: TesseraOptionsInput | TesseraConfig, depe
     logger,
   };
   const handle = createAuthRouter(ctx);
+  const silentSso = config.silentSso && config.silentAuth;
 
   const tessera: Tessera = {
     handle,
-    decide: createDecide(sessions, handle, config.routes, { silentSso: config.silentSso && config.silentAuth, logger }),
+    decide: createDecide(sessions, handle, config.routes, { silentSso, logger }),
     authenticate: (cookieHeader, client) => sessions.authenticate(cookieHeader, Date.now(), client),
     tokens: (session) => sessions.tokensOf(session),
     onSessionEnd(session, listener) {
@@ -156,6 +159,6 @@ export function createTessera(options: TesseraOptionsInput | TesseraConfig, depe
       return store.close();
     },
   };
-  internals.set(tessera, { config, sessions, store, logger, metrics, ends });
+  internals.set(tessera, { config, sessions, store, logger, metrics, ends, silentSso });
   return tessera;
 }

@@ -111,8 +111,7 @@ export function createDecide(sessions: SessionManager, handle: AuthHandler, rule
       const result = await sessions.authenticate(facts.cookie, Date.now(), facts);
       if (!result.authenticated) {
         if (rule.auth === 'optional') return { kind: 'pass', session: undefined, rule, target, clearCookie: result.clearCookie };
-        const isApi = api();
-        return { kind: 'deny', denial: loginRequired(isApi, loginUrlFor(target, result.renew || (silentSso && !isApi)), result.clearCookie) };
+        return { kind: 'deny', denial: noSession(api(), target, result.clearCookie, silentSso, result.renew) };
       }
       const session = result.session;
       if (rule.roles !== undefined && !rule.roles.some((role) => session.roles.includes(role))) {
@@ -133,6 +132,14 @@ export function createDecide(sessions: SessionManager, handle: AuthHandler, rule
       throw err;
     }
   };
+}
+
+/**
+ * The answer to a request without a valid session: a page goes to the login (with `silent=1`,
+ * `prompt=none` first, under silent SSO or for a renewal), an API call gets 401.
+ */
+export function noSession(api: boolean, target: string, clearCookie: string | undefined, silentSso: boolean, renew = false): Denial {
+  return loginRequired(api, loginUrlFor(target, renew || (silentSso && !api)), clearCookie);
 }
 
 const optionalRule: RouteRule = Object.freeze({ ...defaultRule, auth: 'optional' }) as RouteRule;

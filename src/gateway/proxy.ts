@@ -247,8 +247,8 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   /**
-   * The session ended while the response runs: a long poll not yet answered gets the 401 any
-   * request of the session would now get; an event stream ends (at a chunk boundary, which
+   * The session ended while the response runs: a long poll not yet answered gets what any
+   * request of the session would now get (`SessionEndHook.answer`); an event stream ends (at a chunk boundary, which
    * `EventSource` reads as the end of the stream); any other body is cut (a dropped connection,
    * never a truncated body that looks complete).
    */

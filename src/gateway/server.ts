@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { nodeFacts, sendDenial, writeResponse } from '../adapters/node-bridge.js';
-import { loginRequired, storeUnavailable } from '../app/denials.js';
-import { loginUrlFor } from '../app/decision.js';
+import { storeUnavailable } from '../app/denials.js';
+import { noSession } from '../app/decision.js';
 import { newRequestId } from '../app/pages.js';
 import { isApiRequest } from '../app/request-kind.js';
 import { isAuthPath } from '../app/router.js';
@@ -9,6 +9,7 @@ import { normalisePath } from '../lib/path.js';
 import { inClientTrace } from '../observability/tracing.js';
 import { isTesseraError } from '../errors.js';
 import { readCookie } from '../lib/cookies.js';
+import type { RouteRule } from '../config/routes.js';
 import type { Session } from '../session/manager.js';
 import { internalsOf, type Tessera } from '../tessera.js';
 import { ClientLimit } from './client-limit.js';
@@ -54,9 +55,9 @@ const plain = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'n
  * are served on their own listener (`startMetricsServer`).
  */
 export function createGatewayHandler(tessera: Tessera, upstream: string): GatewayHandler {
-  const { config, logger, metrics, sessions, ends } = internalsOf(tessera);
+  const { config, logger, metrics, sessions, ends, silentSso } = internalsOf(tessera);
   const cookieName = tessera.cookieName;
-  const proxyFor = (origin: string) => new UpstreamProxy({
+  const newProxy = (origin: string) => new UpstreamProxy({
     logger,
     upstream: origin,
     maxBodyBytes,
@@ -66,24 +67,25 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
     isTesseraCookie: (name) => isTesseraCookieName(name, cookieName, config.cookieName),
   });
   // One keep-alive pool per upstream: the default one and each route rule's own.
-  const defaultProxy = proxyFor(upstream);
+  const defaultProxy = newProxy(upstream);
   const proxies = new Map<string, UpstreamProxy>();
   for (const rule of config.routes) {
-    if (rule.upstream !== undefined && !proxies.has(rule.upstream)) proxies.set(rule.upstream, proxyFor(rule.upstream));
+    if (rule.upstream !== undefined && !proxies.has(rule.upstream)) proxies.set(rule.upstream, newProxy(rule.upstream));
   }
+  /** The pool of the rule's upstream. */
+  const proxyOf = (rule: RouteRule): UpstreamProxy => (rule.upstream === undefined ? defaultProxy : proxies.get(rule.upstream)!);
   const forwarding = new ForwardingPolicy(config.trustedProxies);
   const limit = new ClientLimit(config.maxRequestsPerClient);
   const relay = config.tokenRelay;
   const upgrades = createUpgradeHandler({
     tessera,
-    proxyFor: (rule) => (rule.upstream === undefined ? defaultProxy : proxies.get(rule.upstream)!),
+    proxyFor: proxyOf,
     upstreamFor: (rule) => rule.upstream ?? upstream,
     forwarding,
     limit,
     readHeaders: readRequestHeaders,
     sessionIdIn: (cookie) => sessionIdIn(cookie, cookieName),
   });
-  const silentSso = config.silentSso && config.silentAuth;
   /**
    * A streaming response (Server-Sent Events, a long poll) ends with its session. One not yet
    * answered gets what the decision would now give the request: a page goes to login, an API call
@@ -97,10 +99,7 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
         metrics.closedBySessionEnd('http', reason);
         end();
       }),
-      answer: () => {
-        const api = isApiRequest(nodeFacts(req, config.publicUrl).header);
-        return loginRequired(api, loginUrlFor(target, silentSso && !api), sessions.clearCookieHeader);
-      },
+      answer: () => noSession(isApiRequest(nodeFacts(req, config.publicUrl).header), target, sessions.clearCookieHeader, silentSso),
     };
   };
 
@@ -133,7 +132,7 @@ export function createGatewayHandler(tessera: Tessera, upstream: string): Gatewa
       if (decision.kind === 'respond') return await writeResponse(res, decision.response);
       if (decision.kind === 'deny') return sendDenial(res, decision.denial);
       const session = decision.session;
-      const proxy = decision.rule.upstream === undefined ? defaultProxy : proxies.get(decision.rule.upstream)!;
+      const proxy = proxyOf(decision.rule);
       if (!limit.acquire(peer.client)) {
         logger.warn({ client: peer.client, limit: limit.max }, 'per-client request limit reached');
         return void res.writeHead(429, { ...plain, 'retry-after': '1', connection: 'close' })
