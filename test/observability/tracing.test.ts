@@ -165,6 +165,13 @@ describe('with an in-memory OpenTelemetry SDK', () => {
       assert.equal(parentOf(upstream), undefined);
       assert.deepEqual(valuesOf(received, 'traceparent'), [`00-${upstream.spanContext().traceId}-${upstream.spanContext().spanId}-01`]);
       assert.deepEqual(valuesOf(received, 'tracestate'), []);
+      // Other spellings of the same headers are the same headers.
+      exporter.reset();
+      const spelled = await proxiedRaw(f, '/untrusted-spelled', [`TraceParent: ${clientTraceparent}`, 'TRACESTATE: vendor=abc', `traceparent: ${clientTraceparent}`]);
+      const second = one('tessera.upstream');
+      assert.notEqual(second.spanContext().traceId, traceId);
+      assert.deepEqual(valuesOf(spelled, 'traceparent'), [`00-${second.spanContext().traceId}-${second.spanContext().spanId}-01`]);
+      assert.deepEqual(valuesOf(spelled, 'tracestate'), []);
     } finally {
       await f.stack.restart();
     }
