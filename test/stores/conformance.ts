@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { isTesseraError } from '../../src/errors.js';
+import { encodeCompact } from '../../src/stores/record.js';
 import type { NewSession, SessionRecord, SessionStore } from '../../src/stores/types.js';
 
 export type StoreFactory = () => Promise<SessionStore | { skip: string }>;
@@ -44,6 +45,27 @@ export function sampleRecord(overrides: Partial<NewSession> = {}): NewSession {
 
 /** What `get` and `listByUser` answer for a session `set` wrote: the record without its tokens. */
 export const hot = ({ sealedTokens: _, ...record }: NewSession): SessionRecord => record;
+
+/** `record` as stores wrote it before the tokens moved out: its sealed tokens inside the record JSON (`k`). */
+export const legacyRecordJson = (record: NewSession): string => JSON.stringify({ ...JSON.parse(encodeCompact(record)), k: record.sealedTokens });
+
+/**
+ * A session written in the old layout (`legacyRecordJson`) under `key`: it reads as a record
+ * without tokens, its tokens come from the old place and survive a touch, a new `set` writes the
+ * new layout, and deleting the user removes them.
+ */
+export async function assertLegacySessionReads(store: SessionStore, key: string, record: NewSession): Promise<void> {
+  assert.deepEqual(await store.get(key), hot(record), 'the old session reads as a record without tokens');
+  assert.equal(await store.getTokens(key), record.sealedTokens, 'its tokens come from the old place');
+  const now = Date.now();
+  await store.touch(key, now, now + 60_000, 60_000);
+  assert.equal(await store.getTokens(key), record.sealedTokens, 'a touch keeps them');
+  const replacement = sampleRecord({ sub: record.sub });
+  await store.set(key, replacement, 60_000);
+  assert.equal(await store.getTokens(key), replacement.sealedTokens, 'a new set writes the new layout');
+  assert.equal(await store.deleteByUser(record.sub), 1);
+  assert.equal(await store.getTokens(key), undefined);
+}
 
 const minute = 60_000;
 

@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { sqliteStore } from '../../src/stores/sqlite.js';
-import { encodeCompact } from '../../src/stores/record.js';
-import { hot, randomKey, sampleRecord, testStore } from './conformance.js';
+import { assertLegacySessionReads, hot, legacyRecordJson, randomKey, sampleRecord, testStore } from './conformance.js';
 
 let dir: string;
 before(async () => {
@@ -105,22 +104,13 @@ describe('sqlite store file', () => {
     const old = new Database(path);
     old.exec(`CREATE TABLE tessera_sessions (key TEXT PRIMARY KEY, sub TEXT NOT NULL, sid TEXT, last_seen_at INTEGER NOT NULL,
       idle_expires_at INTEGER NOT NULL, absolute_expires_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, record TEXT NOT NULL) WITHOUT ROWID`);
-    const legacyJson = JSON.stringify({ ...JSON.parse(encodeCompact(record)), k: record.sealedTokens });
+    const legacyJson = legacyRecordJson(record);
     old.prepare('INSERT INTO tessera_sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(key, record.sub, record.sid, record.lastSeenAt, record.idleExpiresAt, record.absoluteExpiresAt, record.idleExpiresAt, legacyJson);
     old.close();
 
     const store = sqliteStore({ path });
     try {
-      assert.deepEqual(await store.get(key), hot(record), 'the old row reads as a record without tokens');
-      assert.equal(await store.getTokens(key), record.sealedTokens, 'its tokens come from the old column');
-      const now = Date.now();
-      await store.touch(key, now, now + 60_000, 60_000);
-      assert.equal(await store.getTokens(key), record.sealedTokens);
-      const replacement = sampleRecord({ sub: record.sub });
-      await store.set(key, replacement, 60_000);
-      assert.equal(await store.getTokens(key), replacement.sealedTokens, 'a new set writes the new layout');
-      assert.equal(await store.deleteByUser(record.sub), 1);
-      assert.equal(await store.getTokens(key), undefined);
+      await assertLegacySessionReads(store, key, record);
     } finally {
       await store.close();
     }
